@@ -1,0 +1,25 @@
+//! imagepipe's wire contract: the protobuf messages the services exchange, the names of the RabbitMQ topology
+//! they meet on, and how a message is encoded into and decoded from an AMQP payload.
+//!
+//! A leaf crate: no async runtime, no AMQP client, no HTTP. Every service depends on it; nothing here knows
+//! which service runs it.
+//!
+//! # Layout
+//! - `proto/imagepipe/v1/messages.proto`: the messages, compiled by `build.rs` (protox + prost-build).
+//! - [`v1`]: the generated Rust types.
+//! - [`codec`]: the [`Message`] trait (type names, AMQP content type), encode and decode.
+//! - [`topology`]: exchange, queue and routing-key names, queue arguments, header names.
+//! - [`format`]: helpers on [`v1::ImageFormat`], [`v1::Fit`] and [`v1::JobStatus`] (names, MIME types).
+
+pub mod codec;
+pub mod format;
+pub mod topology;
+
+/// The generated messages of `imagepipe.v1`.
+#[allow(clippy::all, missing_docs)]
+pub mod v1 {
+    include!(concat!(env!("OUT_DIR"), "/imagepipe.v1.rs"));
+}
+
+pub use codec::{DecodeError, Message};
+pub use topology::Topology;

@@ -1,0 +1,222 @@
+//! The RabbitMQ topology imagepipe's services meet on: one durable topic exchange, a quorum queue per consuming
+//! stage, a dead-letter exchange and queue, and a private reply queue per gateway replica.
+//!
+//! ```text
+//! gateway ──image.submit──▶ [exchange] ──▶ {ns}.transform ──▶ transformer
+//! transformer ──image.result.<gw>──▶ [exchange] ──▶ {ns}.gateway.<gw> ──▶ that gateway replica
+//! transformer ──image.archive──▶ [exchange] ──▶ {ns}.archive ──▶ save2db
+//! any ──job.event.<kind>──▶ [exchange] ──▶ every {ns}.gateway.<gw>
+//! {ns}.transform / {ns}.archive ──(rejected, or over the delivery limit)──▶ [{ns}.dlx] ──▶ {ns}.dead-letter
+//! ```
+//!
+//! Every name derives from one namespace (`imagepipe` in production), so a test can run a whole private
+//! topology beside the real one. This module only names and describes; `imagepipe-common` declares.
+
+/// AMQP header carrying the job id (also sent as `message_id`).
+pub const HEADER_JOB_ID: &str = "x-job-id";
+/// AMQP header carrying the trace id that follows one job through all three services.
+pub const HEADER_TRACE_ID: &str = "x-trace-id";
+
+/// Routing keys on the topic exchange.
+pub mod routing {
+    /// A new job for the transformers.
+    pub const SUBMIT: &str = "image.submit";
+    /// A finished job's original and outputs, for save2db.
+    pub const ARCHIVE: &str = "image.archive";
+    /// Prefix of the per-gateway result keys.
+    pub const RESULT_PREFIX: &str = "image.result";
+    /// Binding that receives every job event.
+    pub const EVENTS: &str = "job.event.*";
+
+    /// The routing key of results for the gateway replica `instance`.
+    #[must_use]
+    pub fn result(instance: &str) -> String {
+        format!("{RESULT_PREFIX}.{instance}")
+    }
+
+    /// The routing key of a job event of `kind` (`accepted`, `started`, `stored`).
+    #[must_use]
+    pub fn event(kind: &str) -> String {
+        format!("job.event.{kind}")
+    }
+}
+
+/// How many times a quorum queue redelivers a message before dead-lettering it.
+pub const DELIVERY_LIMIT: i64 = 5;
+/// Most messages the transform queue holds; past it the broker nacks new publishes (back-pressure to clients).
+pub const TRANSFORM_QUEUE_MAX_LENGTH: i64 = 10_000;
+
+/// A queue argument value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgValue {
+    /// A string argument (`x-queue-type`, `x-overflow`, …).
+    Str(&'static str),
+    /// A string argument computed from the namespace (`x-dead-letter-exchange`).
+    Name(String),
+    /// An integer argument (`x-delivery-limit`, `x-max-length`).
+    Int(i64),
+}
+
+/// A durable queue with its arguments and bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    /// The queue's name.
+    pub name: String,
+    /// Declaration arguments, in a fixed order.
+    pub arguments: Vec<(&'static str, ArgValue)>,
+    /// `(exchange, routing key)` bindings.
+    pub bindings: Vec<(String, String)>,
+}
+
+/// All names of one namespace's topology.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    namespace: String,
+}
+
+impl Topology {
+    /// The topology of `namespace` (`imagepipe` in production, a unique name in tests).
+    #[must_use]
+    pub fn new(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+        }
+    }
+
+    /// The namespace every name starts with.
+    #[must_use]
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The durable topic exchange all messages are published to.
+    #[must_use]
+    pub fn exchange(&self) -> String {
+        self.namespace.clone()
+    }
+
+    /// The topic exchange that receives rejected and over-delivered messages.
+    #[must_use]
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}.dlx", self.namespace)
+    }
+
+    /// The transformers' shared work queue.
+    #[must_use]
+    pub fn transform_queue(&self) -> String {
+        format!("{}.transform", self.namespace)
+    }
+
+    /// save2db's work queue.
+    #[must_use]
+    pub fn archive_queue(&self) -> String {
+        format!("{}.archive", self.namespace)
+    }
+
+    /// Where dead letters wait for an operator.
+    #[must_use]
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}.dead-letter", self.namespace)
+    }
+
+    /// The private reply queue of gateway replica `instance` (exclusive, deleted with its connection).
+    #[must_use]
+    pub fn gateway_queue(&self, instance: &str) -> String {
+        format!("{}.gateway.{instance}", self.namespace)
+    }
+
+    /// The transform queue: quorum, bounded, dead-lettering.
+    #[must_use]
+    pub fn transform_queue_spec(&self) -> QueueSpec {
+        let mut arguments = self.work_queue_arguments();
+        arguments.push(("x-max-length", ArgValue::Int(TRANSFORM_QUEUE_MAX_LENGTH)));
+        arguments.push(("x-overflow", ArgValue::Str("reject-publish")));
+        QueueSpec {
+            name: self.transform_queue(),
+            arguments,
+            bindings: vec![(self.exchange(), routing::SUBMIT.to_owned())],
+        }
+    }
+
+    /// The archive queue: quorum, dead-lettering, unbounded (an archive is never refused).
+    #[must_use]
+    pub fn archive_queue_spec(&self) -> QueueSpec {
+        QueueSpec {
+            name: self.archive_queue(),
+            arguments: self.work_queue_arguments(),
+            bindings: vec![(self.exchange(), routing::ARCHIVE.to_owned())],
+        }
+    }
+
+    /// The dead-letter queue: quorum, bound to everything the dead-letter exchange receives.
+    #[must_use]
+    pub fn dead_letter_queue_spec(&self) -> QueueSpec {
+        QueueSpec {
+            name: self.dead_letter_queue(),
+            arguments: vec![("x-queue-type", ArgValue::Str("quorum"))],
+            bindings: vec![(self.dead_letter_exchange(), "#".to_owned())],
+        }
+    }
+
+    /// Every durable queue, in declaration order (dead letters first, so nothing dead-letters into the void).
+    #[must_use]
+    pub fn durable_queues(&self) -> Vec<QueueSpec> {
+        vec![
+            self.dead_letter_queue_spec(),
+            self.transform_queue_spec(),
+            self.archive_queue_spec(),
+        ]
+    }
+
+    fn work_queue_arguments(&self) -> Vec<(&'static str, ArgValue)> {
+        vec![
+            ("x-queue-type", ArgValue::Str("quorum")),
+            ("x-delivery-limit", ArgValue::Int(DELIVERY_LIMIT)),
+            (
+                "x-dead-letter-exchange",
+                ArgValue::Name(self.dead_letter_exchange()),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_derive_from_the_namespace() {
+        let topology = Topology::new("t-1");
+        assert_eq!(topology.exchange(), "t-1");
+        assert_eq!(topology.transform_queue(), "t-1.transform");
+        assert_eq!(topology.archive_queue(), "t-1.archive");
+        assert_eq!(topology.dead_letter_exchange(), "t-1.dlx");
+        assert_eq!(topology.gateway_queue("gw"), "t-1.gateway.gw");
+        assert_eq!(routing::result("gw"), "image.result.gw");
+        assert_eq!(routing::event("accepted"), "job.event.accepted");
+    }
+
+    #[test]
+    fn work_queues_dead_letter_and_only_transform_is_bounded() {
+        let topology = Topology::new("t");
+        let transform = topology.transform_queue_spec();
+        assert!(
+            transform
+                .arguments
+                .contains(&("x-dead-letter-exchange", ArgValue::Name("t.dlx".into())))
+        );
+        assert!(
+            transform
+                .arguments
+                .contains(&("x-overflow", ArgValue::Str("reject-publish")))
+        );
+        let archive = topology.archive_queue_spec();
+        assert!(
+            !archive
+                .arguments
+                .iter()
+                .any(|(key, _)| *key == "x-max-length")
+        );
+        assert_eq!(topology.durable_queues()[0].name, "t.dead-letter");
+    }
+}

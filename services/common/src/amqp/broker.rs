@@ -1,0 +1,225 @@
+//! The broker handle: a pool of connections (deadpool-lapin) plus the names of this process's topology.
+
+use std::time::Duration;
+
+use deadpool_lapin::{Pool, PoolConfig, Runtime, Timeouts};
+use imagepipe_proto::topology::{ArgValue, QueueSpec, Topology};
+use lapin::{
+    Channel, ConnectionProperties, ExchangeKind,
+    options::{
+        ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
+    },
+    types::{AMQPValue, FieldTable},
+};
+
+use crate::{Error, config::AmqpArgs};
+
+/// How often the client and broker exchange heartbeats, unless the URL says otherwise: a dead peer is noticed
+/// after two missed beats.
+const HEARTBEAT_SECS: u16 = 10;
+/// How long opening a TCP connection to the broker may take, unless the URL says otherwise.
+const CONNECT_TIMEOUT_MS: u64 = 5_000;
+/// How long to wait for a pooled connection.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A cheap-to-clone handle on the broker. Connections are opened lazily and replaced when they break.
+#[derive(Clone)]
+pub struct Broker {
+    pool: Pool,
+    topology: Topology,
+    confirm_timeout: Duration,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("topology", &self.topology)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Broker {
+    /// A handle on the broker at `args.amqp_url`, naming its connections `connection_name` (shown in the
+    /// management console). Connects on first use.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the pool cannot be built from the arguments.
+    pub fn new(args: &AmqpArgs, connection_name: &str) -> Result<Self, Error> {
+        let url = with_default_query(&args.amqp_url);
+        let name = connection_name.to_owned();
+        let config = deadpool_lapin::Config {
+            url: Some(url),
+            pool: Some(PoolConfig {
+                max_size: 4,
+                timeouts: Timeouts {
+                    wait: Some(POOL_TIMEOUT),
+                    create: Some(POOL_TIMEOUT),
+                    recycle: Some(POOL_TIMEOUT),
+                },
+                ..PoolConfig::default()
+            }),
+        };
+        let pool = config
+            .create_pool(
+                move || ConnectionProperties::default().with_connection_name(name.clone().into()),
+                Runtime::Tokio1,
+            )
+            .map_err(|error| Error::Config(format!("cannot build the AMQP pool: {error}")))?;
+        Ok(Self {
+            pool,
+            topology: Topology::new(args.amqp_namespace.clone()),
+            confirm_timeout: args.confirm_timeout(),
+        })
+    }
+
+    /// The names this process uses.
+    #[must_use]
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// How long a publisher waits for the broker's confirm.
+    #[must_use]
+    pub fn confirm_timeout(&self) -> Duration {
+        self.confirm_timeout
+    }
+
+    /// Opens a new channel on a pooled connection (opening or replacing the connection if needed).
+    ///
+    /// # Errors
+    /// [`Error::Pool`] when the broker cannot be reached, [`Error::Amqp`] when it refuses the channel.
+    pub async fn channel(&self) -> Result<Channel, Error> {
+        let connection = self.pool.get().await?;
+        Ok(connection.create_channel().await?)
+    }
+
+    /// Whether the broker is reachable now.
+    ///
+    /// # Errors
+    /// What kept the check from succeeding.
+    pub async fn check(&self) -> Result<(), Error> {
+        let connection = self.pool.get().await?;
+        if connection.status().connected() {
+            Ok(())
+        } else {
+            Err(Error::Config("broker connection is not connected".into()))
+        }
+    }
+
+    /// Declares the exchanges, durable queues and bindings of the topology. Idempotent: every service calls it
+    /// at start and after reconnecting; the arguments are the same everywhere, so the broker never sees a
+    /// conflicting redeclaration.
+    ///
+    /// # Errors
+    /// [`Error::Amqp`] when the broker refuses a declaration.
+    pub async fn declare_topology(&self, channel: &Channel) -> Result<(), Error> {
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        for exchange in [
+            self.topology.exchange(),
+            self.topology.dead_letter_exchange(),
+        ] {
+            channel
+                .exchange_declare(
+                    exchange.into(),
+                    ExchangeKind::Topic,
+                    durable,
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        for queue in self.topology.durable_queues() {
+            declare_queue(channel, &queue).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes everything [`Broker::declare_topology`] declared. For tests and tools.
+    ///
+    /// # Errors
+    /// [`Error::Amqp`] when the broker refuses a deletion.
+    pub async fn delete_topology(&self) -> Result<(), Error> {
+        let channel = self.channel().await?;
+        for queue in self.topology.durable_queues() {
+            channel
+                .queue_delete(queue.name.into(), QueueDeleteOptions::default())
+                .await?;
+        }
+        for exchange in [
+            self.topology.exchange(),
+            self.topology.dead_letter_exchange(),
+        ] {
+            channel
+                .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                .await?;
+        }
+        let _ = channel.close(200, "done".into()).await;
+        Ok(())
+    }
+}
+
+async fn declare_queue(channel: &Channel, queue: &QueueSpec) -> Result<(), Error> {
+    let mut arguments = FieldTable::default();
+    for (key, value) in &queue.arguments {
+        let value = match value {
+            ArgValue::Str(text) => AMQPValue::LongString((*text).into()),
+            ArgValue::Name(text) => AMQPValue::LongString(text.as_str().into()),
+            ArgValue::Int(number) => AMQPValue::LongLongInt(*number),
+        };
+        arguments.insert((*key).into(), value);
+    }
+    let options = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(queue.name.as_str().into(), options, arguments)
+        .await?;
+    for (exchange, routing_key) in &queue.bindings {
+        channel
+            .queue_bind(
+                queue.name.as_str().into(),
+                exchange.as_str().into(),
+                routing_key.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds a heartbeat and a connection timeout to the URL's query unless it sets them.
+fn with_default_query(url: &str) -> String {
+    let mut url = url.to_owned();
+    for (key, value) in [
+        ("heartbeat", HEARTBEAT_SECS.to_string()),
+        ("connection_timeout", CONNECT_TIMEOUT_MS.to_string()),
+    ] {
+        if !url.contains(&format!("{key}=")) {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("{key}={value}"));
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_heartbeat_and_timeout_only_when_absent() {
+        assert_eq!(
+            with_default_query("amqp://h:5672/%2f"),
+            "amqp://h:5672/%2f?heartbeat=10&connection_timeout=5000"
+        );
+        assert_eq!(
+            with_default_query("amqp://h/%2f?heartbeat=3"),
+            "amqp://h/%2f?heartbeat=3&connection_timeout=5000"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! AMQP plumbing: the broker handle, confirmed publishing, and the recovering consumer loop.
+
+mod broker;
+mod consumer;
+mod properties;
+mod publisher;
+
+pub use broker::Broker;
+pub use consumer::{ConsumerOptions, ConsumerState, Disposition, Handler, consume};
+pub use properties::{DeliveryIds, Envelope};
+pub use publisher::Publisher;
+
+pub use lapin::{Channel, message::Delivery};

@@ -1,0 +1,128 @@
+//! Argument groups every service flattens into its own clap `Config`. Each has an environment-variable
+//! fallback and a default that works against `deploy/local/up` and docker-compose.
+
+use std::time::Duration;
+
+/// How to reach RabbitMQ and which topology namespace to use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AmqpArgs {
+    /// AMQP URL of the broker.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: String,
+    /// Prefix of every exchange and queue name (tests use a unique one).
+    #[arg(long, env = "AMQP_NAMESPACE", default_value = "imagepipe")]
+    pub amqp_namespace: String,
+    /// Seconds to wait for a publisher confirm before giving up.
+    #[arg(long, env = "AMQP_CONFIRM_TIMEOUT_SECS", default_value_t = 10)]
+    pub amqp_confirm_timeout_secs: u64,
+}
+
+impl AmqpArgs {
+    /// Arguments for `url` and `namespace` with default timeouts (for tests and tools).
+    #[must_use]
+    pub fn new(url: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            amqp_url: url.into(),
+            amqp_namespace: namespace.into(),
+            amqp_confirm_timeout_secs: 10,
+        }
+    }
+
+    /// The publisher-confirm timeout.
+    #[must_use]
+    pub fn confirm_timeout(&self) -> Duration {
+        Duration::from_secs(self.amqp_confirm_timeout_secs.max(1))
+    }
+}
+
+/// How to reach MongoDB.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MongoArgs {
+    /// MongoDB connection string.
+    #[arg(
+        long,
+        env = "MONGODB_URI",
+        default_value = "mongodb://127.0.0.1:27017/?directConnection=true"
+    )]
+    pub mongodb_uri: String,
+    /// Database holding the GridFS bucket and the `jobs` collection.
+    #[arg(long, env = "MONGODB_DATABASE", default_value = "imagepipe")]
+    pub mongodb_database: String,
+}
+
+impl MongoArgs {
+    /// Arguments for `uri` and `database`.
+    #[must_use]
+    pub fn new(uri: impl Into<String>, database: impl Into<String>) -> Self {
+        Self {
+            mongodb_uri: uri.into(),
+            mongodb_database: database.into(),
+        }
+    }
+}
+
+/// Log filter and format.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// Log filter, in `tracing_subscriber::EnvFilter` syntax (`RUST_LOG` wins when set).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// `pretty` for people, `json` for log shippers.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Test {
+        #[command(flatten)]
+        amqp: AmqpArgs,
+        #[command(flatten)]
+        mongo: MongoArgs,
+        #[command(flatten)]
+        log: LogArgs,
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let parsed = Test::try_parse_from([
+            "t",
+            "--amqp-url",
+            "amqp://rabbit:5672/%2f",
+            "--amqp-namespace",
+            "ns",
+            "--mongodb-database",
+            "db",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(parsed.amqp.amqp_url, "amqp://rabbit:5672/%2f");
+        assert_eq!(parsed.amqp.amqp_namespace, "ns");
+        assert_eq!(parsed.mongo.mongodb_database, "db");
+        assert_eq!(parsed.log.log_format, LogFormat::Json);
+        assert_eq!(parsed.amqp.confirm_timeout(), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn rejects_unknown_log_format() {
+        assert!(Test::try_parse_from(["t", "--log-format", "xml"]).is_err());
+    }
+}

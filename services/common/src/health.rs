@@ -1,0 +1,191 @@
+//! `/healthz` (the process is alive) and `/readyz` (its broker and database answer), for every service.
+
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+
+use serde::Serialize;
+use warp::{Filter, http::StatusCode};
+
+use crate::{Error, amqp::Broker, amqp::ConsumerState};
+
+/// How long one readiness probe may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What `/readyz` checks: the broker, the database, and a consumer's attachment, each where the service has
+/// one.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    broker: Option<Broker>,
+    database: Option<mongodb::Database>,
+    consumer: Option<Arc<ConsumerState>>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readiness").finish_non_exhaustive()
+    }
+}
+
+/// The body of `/readyz`.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ReadyReport {
+    /// `ready` or `unavailable`.
+    pub status: &'static str,
+    /// `ok` or why the broker check failed; absent when the service has no broker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker: Option<String>,
+    /// `ok` or why the database check failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// `ok` or `not consuming`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<String>,
+}
+
+impl ReadyReport {
+    /// Whether every check passed.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.status == "ready"
+    }
+}
+
+impl Readiness {
+    /// Checks the broker too.
+    #[must_use]
+    pub fn with_broker(mut self, broker: Broker) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
+    /// Checks the database too.
+    #[must_use]
+    pub fn with_database(mut self, database: mongodb::Database) -> Self {
+        self.database = Some(database);
+        self
+    }
+
+    /// Checks that the consumer is attached too.
+    #[must_use]
+    pub fn with_consumer(mut self, consumer: Arc<ConsumerState>) -> Self {
+        self.consumer = Some(consumer);
+        self
+    }
+
+    /// Runs every check, concurrently, each under a short timeout.
+    pub async fn check(&self) -> ReadyReport {
+        let broker = async {
+            match &self.broker {
+                Some(broker) => Some(outcome(
+                    tokio::time::timeout(CHECK_TIMEOUT, broker.check()).await,
+                )),
+                None => None,
+            }
+        };
+        let database = async {
+            match &self.database {
+                Some(database) => Some(outcome(
+                    tokio::time::timeout(CHECK_TIMEOUT, crate::mongo::ping(database)).await,
+                )),
+                None => None,
+            }
+        };
+        let (broker, database) = tokio::join!(broker, database);
+        let consumer = self.consumer.as_ref().map(|state| {
+            if state.is_consuming() {
+                "ok"
+            } else {
+                "not consuming"
+            }
+            .to_owned()
+        });
+        let ready = [&broker, &database, &consumer]
+            .iter()
+            .all(|check| check.as_deref().is_none_or(|value| value == "ok"));
+        ReadyReport {
+            status: if ready { "ready" } else { "unavailable" },
+            broker,
+            database,
+            consumer,
+        }
+    }
+}
+
+fn outcome(result: Result<Result<(), Error>, tokio::time::error::Elapsed>) -> String {
+    match result {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+    }
+}
+
+/// `GET /healthz` and `GET /readyz`.
+pub fn routes(
+    readiness: Readiness,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({ "status": "ok" })));
+    let readyz = warp::path!("readyz")
+        .and(warp::get())
+        .and(warp::any().map(move || readiness.clone()))
+        .and_then(|readiness: Readiness| async move {
+            let report = readiness.check().await;
+            let status = if report.is_ready() {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            Ok::<_, Infallible>(warp::reply::with_status(warp::reply::json(&report), status))
+        });
+    healthz.or(readyz)
+}
+
+/// Serves the health routes on `listener` until `shutdown` completes (workers' small HTTP port).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    readiness: Readiness,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes(readiness))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+}
+
+/// Binds `addr` for [`serve`], reporting a clear error when the port is taken.
+///
+/// # Errors
+/// [`Error::Config`] when the address cannot be bound.
+pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, Error> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| Error::Config(format!("cannot listen on {addr}: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn healthz_is_always_ok() {
+        let response = warp::test::request()
+            .path("/healthz")
+            .reply(&routes(Readiness::default()))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body().as_ref(), br#"{"status":"ok"}"#);
+    }
+
+    #[tokio::test]
+    async fn readyz_reports_a_detached_consumer() {
+        let readiness = Readiness::default().with_consumer(Arc::new(ConsumerState::default()));
+        let response = warp::test::request()
+            .path("/readyz")
+            .reply(&routes(readiness))
+            .await;
+        assert_eq!(response.status(), 503);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["consumer"], "not consuming");
+    }
+}

@@ -1,0 +1,25 @@
+//! Plumbing shared by imagepipe's three services, and nothing domain-specific: the clap argument groups every
+//! service flattens into its `Config`, tracing initialisation, the shutdown signal, the AMQP broker handle
+//! (connection pool, topology declaration, confirmed publishing, a recovering consumer loop), the MongoDB
+//! connection, and the `/healthz` + `/readyz` endpoints.
+//!
+//! # Layout
+//! - [`config`]: `AmqpArgs`, `MongoArgs`, `LogArgs`.
+//! - [`telemetry`]: `init(service, &LogArgs)`.
+//! - [`shutdown`]: `signal()`, SIGINT or SIGTERM.
+//! - [`amqp`]: `Broker` (pool + topology), `Publisher` (publisher confirms), `consume` (the consumer loop).
+//! - [`mongo`]: `connect(&MongoArgs)`.
+//! - [`health`]: the health routes and the `Readiness` check.
+//! - [`time`]: wall-clock helpers for message timestamps.
+//! - [`error`]: this crate's `Error`.
+
+pub mod amqp;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod mongo;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;
+
+pub use error::Error;
