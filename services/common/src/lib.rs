@@ -4,14 +4,14 @@
 //! connection, and the `/healthz` + `/readyz` endpoints.
 //!
 //! # Layout
-//! - [`config`]: `AmqpArgs`, `MongoArgs`, `LogArgs`.
-//! - [`telemetry`]: `init(service, &LogArgs)`.
-//! - [`shutdown`]: `signal()`, SIGINT or SIGTERM.
-//! - [`amqp`]: `Broker` (pool + topology), `Publisher` (publisher confirms), `consume` (the consumer loop).
-//! - [`mongo`]: `connect(&MongoArgs)`.
-//! - [`health`]: the health routes and the `Readiness` check.
-//! - [`time`]: wall-clock helpers for message timestamps.
-//! - [`error`]: this crate's `Error`.
+//! - [`config`] holds `AmqpArgs`, `MongoArgs`, `LogArgs`.
+//! - [`telemetry`] holds `init(service, &LogArgs)`.
+//! - [`shutdown`] holds `signal()`, SIGINT or SIGTERM.
+//! - [`amqp`] holds `Broker` (pool + topology), `Publisher` (publisher confirms), `consume` (the consumer loop).
+//! - [`mongo`] holds `connect(&MongoArgs)`.
+//! - [`health`] holds the health routes and the `Readiness` check.
+//! - [`time`] holds wall-clock helpers for message timestamps.
+//! - [`error`] holds this crate's `Error`.
 
 pub mod amqp;
 pub mod config;

@@ -106,10 +106,9 @@ impl Publisher {
         if slot
             .as_ref()
             .is_some_and(|channel| channel.id() == broken.id())
+            && let Some(channel) = slot.take()
         {
-            if let Some(channel) = slot.take() {
-                let _ = channel.close(200, "reopening".into()).await;
-            }
+            let _ = channel.close(200, "reopening".into()).await;
         }
     }
 }
