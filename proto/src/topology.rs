@@ -119,7 +119,8 @@ impl Topology {
         format!("{}.dead-letter", self.namespace)
     }
 
-    /// The private reply queue of gateway replica `instance` (exclusive, deleted with its connection).
+    /// The reply queue of gateway replica `instance`: classic, non-durable, bound to its result key and to every
+    /// job event; it survives a reconnect and expires a minute after its replica is gone (`x-expires`).
     #[must_use]
     pub fn gateway_queue(&self, instance: &str) -> String {
         format!("{}.gateway.{instance}", self.namespace)
