@@ -1,0 +1,413 @@
+# shellcheck shell=bash
+#
+# Functions shared by deploy/local/up, down and test. Source it; it does nothing by itself.
+#
+# State lives in .imagepipe/ at the repository root (git-ignored):
+#   venv/          Python virtualenv with SecantusDB (the local MongoDB-protocol server)
+#   mongo-data/    SecantusDB's data when started by `up` (`test` keeps its data in memory)
+#   run/<name>.pid pid of each process the scripts started (gateway, transformer, save2db, secantusdb)
+#   run/rabbitmq.started
+#                  present when the scripts started RabbitMQ; holds the node name `down` stops
+#   log/<name>.log output of each of those processes
+#
+# Only what the scripts started is ever stopped: a RabbitMQ or MongoDB-protocol server that was already
+# answering is used as it is and left running.
+
+IMAGEPIPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE_DIR="${IMAGEPIPE_STATE_DIR:-$IMAGEPIPE_ROOT/.imagepipe}"
+RUN_DIR="$STATE_DIR/run"
+LOG_DIR="$STATE_DIR/log"
+VENV_DIR="$STATE_DIR/venv"
+# shellcheck disable=SC2034 # used by the scripts that source this file
+MONGO_DATA_DIR="$STATE_DIR/mongo-data"
+
+SECANTUS_REQUIREMENT='SecantusDB==0.7.0b3'
+RABBITMQ_CONSOLE_PORT="${RABBITMQ_CONSOLE_PORT:-15672}"
+# Seconds a service gets to answer /readyz, and to stop after SIGTERM before it is killed.
+READY_TIMEOUT="${IMAGEPIPE_READY_TIMEOUT:-90}"
+STOP_TIMEOUT="${IMAGEPIPE_STOP_TIMEOUT:-45}"
+
+# The services, in start order (stopped in reverse): name, binary, HTTP address variable, default address.
+SERVICES=(save2db transformer gateway)
+declare -A SERVICE_ADDR_VAR=([save2db]=SAVE2DB_HTTP_ADDR [transformer]=TRANSFORMER_HTTP_ADDR [gateway]=GATEWAY_HTTP_ADDR)
+declare -A SERVICE_ADDR_DEFAULT=([save2db]=127.0.0.1:9092 [transformer]=127.0.0.1:9091 [gateway]=127.0.0.1:8080)
+
+# The settings every service and test reads; exported so children see the same values.
+export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+export MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:27017/?directConnection=true}"
+
+# What this invocation started, so its exit handler stops exactly that.
+STARTED_HERE=()
+
+# ---- output -------------------------------------------------------------------------------------------------
+
+if [[ -t 2 ]]; then
+  _BOLD=$'\e[1m' _RED=$'\e[31m' _YELLOW=$'\e[33m' _RESET=$'\e[0m'
+else
+  _BOLD='' _RED='' _YELLOW='' _RESET=''
+fi
+
+log() { printf '%s==>%s %s\n' "$_BOLD" "$_RESET" "$*" >&2; }
+warn() { printf '%swarning:%s %s\n' "$_YELLOW" "$_RESET" "$*" >&2; }
+die() {
+  printf '%serror:%s %s\n' "$_RED" "$_RESET" "$*" >&2
+  exit 1
+}
+
+state_dirs() { mkdir -p "$RUN_DIR" "$LOG_DIR"; }
+
+# ---- privileges and packages --------------------------------------------------------------------------------
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "'$*' needs root, and sudo is not installed. Run this script as root or install sudo."
+  fi
+}
+
+_APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 ||
+    die "need to install $* but apt-get is missing: install them with your package manager and re-run."
+  log "Installing $* (apt-get)"
+  if [[ $_APT_UPDATED -eq 0 ]]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    _APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# The C toolchain pieces the dependency tree needs: a C compiler always (linking), cmake, nasm and pkg-config
+# only when Cargo.lock holds a crate that builds with them (image codecs such as turbojpeg).
+ensure_build_deps() {
+  local lock="$IMAGEPIPE_ROOT/Cargo.lock" missing=()
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  if grep -qE '^name = "cmake"$' "$lock" && ! command -v cmake >/dev/null 2>&1; then
+    missing+=(cmake)
+  fi
+  if grep -qE '^name = "(nasm-rs|turbojpeg-sys|mozjpeg-sys)"$' "$lock" && ! command -v nasm >/dev/null 2>&1; then
+    missing+=(nasm)
+  fi
+  if grep -qE '^name = "pkg-config"$' "$lock" && ! command -v pkg-config >/dev/null 2>&1; then
+    missing+=(pkg-config)
+  fi
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    apt_install "${missing[@]}"
+  fi
+  if ! command -v cargo >/dev/null 2>&1 && [[ -f "$HOME/.cargo/env" ]]; then
+    # shellcheck source=/dev/null
+    source "$HOME/.cargo/env"
+  fi
+  command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first."
+}
+
+# ---- addresses and probes -----------------------------------------------------------------------------------
+
+# Prints "host port" of the first host in a URL like scheme://[user:pass@]host[:port][,...][/path][?query].
+url_host_port() {
+  local url=$1 default_port=$2 rest host port
+  rest=${url#*://}
+  rest=${rest%%/*}
+  rest=${rest%%\?*}
+  rest=${rest##*@}
+  rest=${rest%%,*}
+  if [[ $rest == \[* ]]; then # [v6]:port
+    host=${rest%%]*}
+    host=${host#[}
+    port=${rest##*]}
+    port=${port#:}
+  elif [[ $rest == *:* ]]; then
+    host=${rest%:*}
+    port=${rest##*:}
+  else
+    host=$rest
+    port=
+  fi
+  printf '%s %s\n' "${host:-127.0.0.1}" "${port:-$default_port}"
+}
+
+# Prints "host port" to connect to for a listen address like 127.0.0.1:8080, 0.0.0.0:8080 or [::]:8080.
+connect_host_port() {
+  local host port
+  read -r host port < <(url_host_port "tcp://$1" 0)
+  case $host in
+    0.0.0.0 | '') host=127.0.0.1 ;;
+    ::) host=::1 ;;
+  esac
+  printf '%s %s\n' "$host" "$port"
+}
+
+is_local_host() { [[ $1 == 127.* || $1 == localhost || $1 == ::1 ]]; }
+
+# Whether something accepts TCP connections on host:port (bash's /dev/tcp: no nc or curl needed).
+port_open() {
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
+}
+
+wait_port() {
+  local host=$1 port=$2 seconds=$3 what=$4 i
+  for ((i = 0; i < seconds * 2; i++)); do
+    port_open "$host" "$port" && return 0
+    sleep 0.5
+  done
+  die "$what did not answer on $host:$port within ${seconds}s."
+}
+
+# Prints the HTTP status code of GET http://host:port/path, or nothing when there is no answer.
+http_status() {
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  timeout 5 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" "$2" "$0" >&3
+    IFS=" " read -r _ code _ <&3 || exit 1
+    printf "%s\n" "$code"
+  ' "$1" "$2" "$3" 2>/dev/null || true
+}
+
+# ---- processes ----------------------------------------------------------------------------------------------
+
+pid_file() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
+
+# Prints the pid recorded for NAME when that process still runs the expected program; else nothing.
+recorded_pid() {
+  local name=$1 expected=${2:-$1} file pid
+  file=$(pid_file "$name")
+  [[ -f $file ]] || return 0
+  pid=$(<"$file")
+  if [[ $pid =~ ^[0-9]+$ ]] && [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$expected"; then
+    printf '%s\n' "$pid"
+  fi
+}
+
+# Starts a command in its own session (so a Ctrl-C reaches only this script, which then stops the
+# children in order), logging to log/NAME.log and recording its pid in run/NAME.pid.
+spawn() {
+  local name=$1
+  shift
+  state_dirs
+  printf '\n--- %s: starting %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOG_DIR/$name.log"
+  setsid "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 &
+  printf '%s\n' "$!" >"$(pid_file "$name")"
+  STARTED_HERE+=("$name")
+}
+
+# Sends SIGTERM to the recorded process NAME, waits up to STOP_TIMEOUT seconds, then SIGKILLs it.
+stop_recorded() {
+  local name=$1 expected=${2:-$1} pid i
+  pid=$(recorded_pid "$name" "$expected")
+  if [[ -n $pid ]]; then
+    log "Stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.25
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      warn "$name did not stop within ${STOP_TIMEOUT}s; killing it."
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$(pid_file "$name")"
+}
+
+# ---- RabbitMQ -----------------------------------------------------------------------------------------------
+
+# RABBITMQ_* variables to hand to the broker's scripts (sudo would drop them).
+_rabbitmq_env() {
+  local var
+  for var in $(compgen -e); do
+    [[ $var == RABBITMQ_* && $var != RABBITMQ_CONSOLE_PORT ]] && printf '%s=%s\n' "$var" "${!var}"
+  done
+  return 0
+}
+
+rabbitmq_cmd() {
+  local vars=()
+  mapfile -t vars < <(_rabbitmq_env)
+  as_root env "${vars[@]}" "$@"
+}
+
+# The node name rabbitmq-server will use: RABBITMQ_NODENAME, else NODENAME from rabbitmq-env.conf, else
+# rabbit@<short hostname>.
+rabbitmq_node_name() {
+  local conf=${RABBITMQ_CONF_ENV_FILE:-/etc/rabbitmq/rabbitmq-env.conf} name=
+  if [[ -n ${RABBITMQ_NODENAME:-} ]]; then
+    name=$RABBITMQ_NODENAME
+  elif [[ -r $conf ]]; then
+    name=$(sed -n 's/^[[:space:]]*\(export[[:space:]]\+\)\?\(RABBITMQ_\)\?NODENAME=["'\'']\?\([^"'\'' ]*\).*/\3/p' "$conf" | tail -n 1)
+  fi
+  printf '%s\n' "${name:-rabbit@$(hostname -s)}"
+}
+
+# Makes sure RabbitMQ answers at AMQP_URL: installs Debian's rabbitmq-server and starts it when the URL is
+# local and nothing listens. With `with-console`, also enables the management plugin on a running broker that
+# lacks it (slow, so only `up` asks for it; failure there is only a warning).
+ensure_rabbitmq() {
+  local console_mode=$1 host port node pid_file plugins_file
+  read -r host port < <(url_host_port "$AMQP_URL" 5672)
+  if port_open "$host" "$port"; then
+    log "RabbitMQ answers on $host:$port"
+    if [[ $console_mode == with-console ]] && is_local_host "$host" && ! port_open 127.0.0.1 "$RABBITMQ_CONSOLE_PORT"; then
+      if command -v rabbitmq-plugins >/dev/null 2>&1; then
+        log "Enabling the RabbitMQ management console (rabbitmq-plugins; this takes a while)"
+        rabbitmq_cmd rabbitmq-plugins enable rabbitmq_management >/dev/null 2>&1 ||
+          warn "could not enable the management plugin; the console will not be available."
+      fi
+    fi
+    return 0
+  fi
+  is_local_host "$host" ||
+    die "RabbitMQ does not answer at $host:$port (AMQP_URL). Start it, or unset AMQP_URL to use a local one."
+
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    apt_install rabbitmq-server
+    # The package may have started the broker already.
+    if port_open "$host" "$port"; then
+      state_dirs
+      rabbitmq_node_name >"$RUN_DIR/rabbitmq.started"
+      STARTED_HERE+=(rabbitmq)
+      log "RabbitMQ answers on $host:$port"
+      return 0
+    fi
+  fi
+
+  plugins_file=${RABBITMQ_ENABLED_PLUGINS_FILE:-/etc/rabbitmq/enabled_plugins}
+  if [[ ! -e $plugins_file ]]; then
+    # Enabling the console before the start is instant; the plugins CLI on a running node is slow.
+    as_root sh -c "printf '%s\n' '[rabbitmq_management].' >'$plugins_file'"
+  fi
+  node=$(rabbitmq_node_name)
+  pid_file=${RABBITMQ_PID_FILE:-${RABBITMQ_MNESIA_BASE:-/var/lib/rabbitmq/mnesia}/$node.pid}
+  log "Starting RabbitMQ (node $node)"
+  rabbitmq_cmd rabbitmq-server -detached
+  state_dirs
+  printf '%s\n' "$node" >"$RUN_DIR/rabbitmq.started"
+  STARTED_HERE+=(rabbitmq)
+  rabbitmq_cmd rabbitmqctl -n "$node" wait --timeout 60 "$pid_file" >/dev/null ||
+    die "RabbitMQ did not start: see /var/log/rabbitmq/ and ${RABBITMQ_LOG_BASE:-/var/log/rabbitmq}."
+  wait_port "$host" "$port" 60 RabbitMQ
+  log "RabbitMQ answers on $host:$port"
+}
+
+# Stops the broker when the scripts started it.
+stop_rabbitmq() {
+  local file="$RUN_DIR/rabbitmq.started" node
+  [[ -f $file ]] || return 0
+  node=$(<"$file")
+  log "Stopping RabbitMQ (node $node)"
+  rabbitmq_cmd rabbitmqctl -n "$node" stop >/dev/null 2>&1 || warn "rabbitmqctl stop failed for $node."
+  rm -f "$file"
+}
+
+# ---- MongoDB-protocol server (SecantusDB) -------------------------------------------------------------------
+
+ensure_secantus_venv() {
+  local marker="$VENV_DIR/.installed"
+  if [[ -x $VENV_DIR/bin/secantusd-py && -f $marker && $(<"$marker") == "$SECANTUS_REQUIREMENT" ]]; then
+    return 0
+  fi
+  command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
+  mkdir -p "$STATE_DIR"
+  if [[ ! -x $VENV_DIR/bin/pip ]]; then
+    rm -rf "$VENV_DIR"
+    if ! python3 -m venv "$VENV_DIR" >/dev/null 2>&1; then
+      rm -rf "$VENV_DIR"
+      apt_install python3-venv
+      python3 -m venv "$VENV_DIR"
+    fi
+  fi
+  log "Installing $SECANTUS_REQUIREMENT into ${VENV_DIR#"$IMAGEPIPE_ROOT"/}"
+  "$VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "$SECANTUS_REQUIREMENT"
+  printf '%s\n' "$SECANTUS_REQUIREMENT" >"$marker"
+}
+
+# Makes sure a MongoDB-protocol server answers at MONGODB_URI: when the URI is local and nothing listens,
+# starts SecantusDB there, storing its data in STORAGE (a directory, or :memory:).
+ensure_mongo() {
+  local storage=$1 host port
+  read -r host port < <(url_host_port "$MONGODB_URI" 27017)
+  if port_open "$host" "$port"; then
+    log "MongoDB-protocol server answers on $host:$port"
+    return 0
+  fi
+  is_local_host "$host" ||
+    die "MongoDB does not answer at $host:$port (MONGODB_URI). Start it, or unset MONGODB_URI to use a local one."
+  ensure_secantus_venv
+  [[ $storage == :memory: ]] || mkdir -p "$storage"
+  log "Starting SecantusDB on $host:$port (storage: ${storage#"$IMAGEPIPE_ROOT"/})"
+  spawn secantusdb "$VENV_DIR/bin/secantusd-py" --host "$host" --port "$port" --storage-path "$storage"
+  local i pid
+  pid=$(<"$(pid_file secantusdb)")
+  for ((i = 0; i < 120; i++)); do
+    port_open "$host" "$port" && break
+    kill -0 "$pid" 2>/dev/null || {
+      tail -n 20 "$LOG_DIR/secantusdb.log" >&2
+      die "SecantusDB exited; its log is $LOG_DIR/secantusdb.log"
+    }
+    sleep 0.5
+  done
+  port_open "$host" "$port" || die "SecantusDB did not answer on $host:$port within 60s."
+  log "MongoDB-protocol server answers on $host:$port"
+}
+
+stop_mongo() { stop_recorded secantusdb secantusd-py; }
+
+# ---- the services -------------------------------------------------------------------------------------------
+
+service_addr() {
+  local name=$1 var=${SERVICE_ADDR_VAR[$1]}
+  printf '%s\n' "${!var:-${SERVICE_ADDR_DEFAULT[$name]}}"
+}
+
+# Starts target/release/imagepipe-NAME and waits until its /readyz answers 200.
+start_service() {
+  local name=$1 binary="$IMAGEPIPE_ROOT/target/release/imagepipe-$1" host port pid status i
+  [[ -x $binary ]] || die "$binary is missing: the build did not produce it."
+  read -r host port < <(connect_host_port "$(service_addr "$name")")
+  if port_open "$host" "$port"; then
+    die "something already listens on $host:$port, where $name should; stop it or set ${SERVICE_ADDR_VAR[$name]}."
+  fi
+  log "Starting $name on $(service_addr "$name")"
+  spawn "$name" "$binary"
+  pid=$(<"$(pid_file "$name")")
+  for ((i = 0; i < READY_TIMEOUT * 2; i++)); do
+    status=$(http_status "$host" "$port" /readyz)
+    [[ $status == 200 ]] && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$LOG_DIR/$name.log" >&2
+      die "$name exited during start-up; its log is $LOG_DIR/$name.log"
+    fi
+    sleep 0.5
+  done
+  tail -n 30 "$LOG_DIR/$name.log" >&2
+  die "$name was not ready (GET /readyz on $host:$port) within ${READY_TIMEOUT}s; its log is $LOG_DIR/$name.log"
+}
+
+stop_services() {
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    stop_recorded "${SERVICES[i]}" "imagepipe-${SERVICES[i]}"
+  done
+}
+
+# Stops what this invocation started, services first (gateway, transformer, save2db), then the servers.
+stop_started_here() {
+  local name i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    for name in "${STARTED_HERE[@]}"; do
+      [[ $name == "${SERVICES[i]}" ]] && stop_recorded "$name" "imagepipe-$name"
+    done
+  done
+  for name in "${STARTED_HERE[@]}"; do
+    case $name in
+      secantusdb) stop_mongo ;;
+      rabbitmq) stop_rabbitmq ;;
+    esac
+  done
+  STARTED_HERE=()
+}
