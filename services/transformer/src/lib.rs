@@ -1,1 +1,49 @@
+//! imagepipe's transformer: consumes `ImageSubmitted` jobs from the transform queue, resizes and converts the
+//! image, and publishes an `ImageResult` to the gateway replica that accepted the job and an `ImageArchive`
+//! (original + outputs + metadata) for save2db, acking only once the broker confirmed both.
+//!
+//! The image work is a pure library ([`engine`]) that knows nothing of the broker; the worker runs it on
+//! tokio's blocking pool, with the AMQP prefetch (= `--workers`) bounding how many images are in flight.
+//!
+//! # Configuration
+//! Flags and environment variables (see [`Config`]):
+//!
+//! | flag | env | default |
+//! | --- | --- | --- |
+//! | `--amqp-url` | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` |
+//! | `--amqp-namespace` | `AMQP_NAMESPACE` | `imagepipe` |
+//! | `--amqp-confirm-timeout-secs` | `AMQP_CONFIRM_TIMEOUT_SECS` | `10` |
+//! | `--http-addr` | `TRANSFORMER_HTTP_ADDR` | `127.0.0.1:9091` (health endpoints) |
+//! | `--workers` | `TRANSFORMER_WORKERS` | number of CPUs |
+//! | `--instance-id` | `TRANSFORMER_INSTANCE_ID` | `$HOSTNAME`, `/etc/hostname`, else `transformer-<random>` |
+//! | `--max-pixels` | `TRANSFORMER_MAX_PIXELS` | `100000000` |
+//! | `--shutdown-grace-secs` | `TRANSFORMER_SHUTDOWN_GRACE_SECS` | `30` |
+//! | `--log-level` | `LOG_LEVEL` (`RUST_LOG` wins) | `info` |
+//! | `--log-format` | `LOG_FORMAT` | `pretty` (or `json`) |
+//!
+//! # Failed jobs
+//! A job that cannot be transformed is reported as `failed`, with one of these `error_code`s, and acked (the
+//! original is still archived): `decode_failed` (not a readable image), `unsupported_format` (an image format
+//! or pixel layout the engine does not read), `too_large` (over `--max-pixels`, or a derived side over 16384),
+//! `invalid_spec` (size outside 1..=16384, quality outside 1..=100, output format other than jpeg/png/webp),
+//! `encode_failed`, `internal` (the engine panicked: a bug). A message that is not an `ImageSubmitted` is
+//! dead-lettered; a job whose result or archive the broker does not confirm is requeued (and dead-lettered by
+//! the quorum queue's delivery limit if that never succeeds).
+//!
+//! # Layout
+//! - [`config`]: [`Config`], the clap flags.
+//! - [`startup`]: [`Application`] — `build`, `addr`, `run_until_stopped`.
+//! - [`engine`]: `transform(bytes, spec, limits)`: decode, orient, resize, encode.
+//! - [`worker`]: [`TransformWorker`](worker::TransformWorker) (the consumer's handler, `process_one`) and its
+//!   [`Outcome`](worker::Outcome).
+//! - [`error`]: [`EngineError`] and its codes.
 
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod startup;
+pub mod worker;
+
+pub use config::Config;
+pub use error::EngineError;
+pub use startup::Application;

@@ -1,0 +1,138 @@
+//! The transformer's configuration: flags with environment-variable fallbacks. Only `main` parses the process
+//! arguments; tests use [`Config::try_parse_from`](clap::Parser::try_parse_from).
+
+use std::{net::SocketAddr, time::Duration};
+
+use imagepipe_common::config::{AmqpArgs, LogArgs};
+
+use crate::engine::{DEFAULT_MAX_PIXELS, Limits};
+
+/// How to run a transformer replica.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "imagepipe-transformer",
+    version,
+    about = "Consumes imagepipe jobs: resizes and converts images, publishes results and archives."
+)]
+pub struct Config {
+    /// The broker and topology namespace.
+    #[command(flatten)]
+    pub amqp: AmqpArgs,
+    /// Log filter and format.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Address of the health endpoints (`/healthz`, `/readyz`); port 0 picks a free one.
+    #[arg(long, env = "TRANSFORMER_HTTP_ADDR", default_value = "127.0.0.1:9091")]
+    pub http_addr: SocketAddr,
+    /// Images transformed at once (and the AMQP prefetch); default: the number of CPUs.
+    #[arg(
+        long,
+        env = "TRANSFORMER_WORKERS",
+        default_value_t = default_workers(),
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    pub workers: u16,
+    /// This replica's name in results, archives and job events; default: the host name, else a random id.
+    #[arg(long, env = "TRANSFORMER_INSTANCE_ID", default_value_t = default_instance_id())]
+    pub instance_id: String,
+    /// Most pixels (width x height) an input or a result may have; larger images fail with `too_large`.
+    #[arg(
+        long,
+        env = "TRANSFORMER_MAX_PIXELS",
+        default_value_t = DEFAULT_MAX_PIXELS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_pixels: u64,
+    /// Seconds in-flight jobs may take to finish at shutdown before they are abandoned (and redelivered).
+    #[arg(long, env = "TRANSFORMER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Config {
+    /// The engine limits.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        Limits::new(self.max_pixels)
+    }
+
+    /// The shutdown grace period.
+    #[must_use]
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+/// The number of CPUs this process may use (at most 1024).
+fn default_workers() -> u16 {
+    std::thread::available_parallelism()
+        .map_or(1, |count| u16::try_from(count.get()).unwrap_or(1024))
+        .clamp(1, 1024)
+}
+
+/// `$HOSTNAME`, else `/etc/hostname`, else `transformer-` and a short random id.
+fn default_instance_id() -> String {
+    let from_env = std::env::var("HOSTNAME").ok();
+    let from_file = || std::fs::read_to_string("/etc/hostname").ok();
+    from_env
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            from_file()
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            format!("transformer-{}", &id[..8])
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn defaults_work_locally() {
+        let config = Config::try_parse_from(["imagepipe-transformer"]).unwrap();
+        assert_eq!(config.http_addr, "127.0.0.1:9091".parse().unwrap());
+        assert!(config.workers >= 1);
+        assert!(!config.instance_id.is_empty());
+        assert_eq!(config.max_pixels, 100_000_000);
+        assert_eq!(config.shutdown_grace(), Duration::from_secs(30));
+        assert_eq!(config.amqp.amqp_namespace, "imagepipe");
+    }
+
+    #[test]
+    fn flags_as_the_end_to_end_tests_pass_them() {
+        let config = Config::try_parse_from([
+            "imagepipe-transformer",
+            "--amqp-url",
+            "amqp://rabbit:5672/%2f",
+            "--amqp-namespace",
+            "t-123",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+            "--instance-id",
+            "tf-1",
+            "--max-pixels",
+            "1000",
+        ])
+        .unwrap();
+        assert_eq!(config.amqp.amqp_url, "amqp://rabbit:5672/%2f");
+        assert_eq!(config.amqp.amqp_namespace, "t-123");
+        assert_eq!(config.http_addr.port(), 0);
+        assert_eq!(config.workers, 2);
+        assert_eq!(config.instance_id, "tf-1");
+        assert_eq!(config.limits(), Limits::new(1000));
+    }
+
+    #[test]
+    fn refuses_zero_workers_and_zero_pixels() {
+        assert!(Config::try_parse_from(["t", "--workers", "0"]).is_err());
+        assert!(Config::try_parse_from(["t", "--max-pixels", "0"]).is_err());
+    }
+}

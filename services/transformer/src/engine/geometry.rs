@@ -1,0 +1,199 @@
+//! Where the result's size comes from: the source size, the requested box and the fit. Pure integer arithmetic,
+//! so every rounding is the same on every machine.
+
+use imagepipe_proto::v1::Fit;
+
+use super::{
+    limits::{Limits, MAX_SIDE},
+    request::Request,
+};
+use crate::EngineError;
+
+/// The size of the result, and whether the source is first cropped (centred) to the result's aspect ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// Result width, at least 1.
+    pub width: u32,
+    /// Result height, at least 1.
+    pub height: u32,
+    /// `cover`: crop the overflow of the source so that scaling keeps its aspect ratio.
+    pub crop_to_fit: bool,
+}
+
+impl Plan {
+    /// Whether the result has exactly the source's size (then no resampling is needed: cropping a source to its
+    /// own aspect ratio crops nothing).
+    pub(crate) fn keeps_size(&self, source: (u32, u32)) -> bool {
+        (self.width, self.height) == source
+    }
+}
+
+/// Plans the result of `request` on a `source` = (width, height) image (both at least 1).
+///
+/// - no width and no height: the source size;
+/// - one side: that side, the other derived keeping the aspect ratio;
+/// - both: `contain` fits inside the box keeping the aspect ratio (scaling up or down), `cover` fills the box
+///   and crops the centred overflow, `fill` stretches to the box.
+///
+/// # Errors
+/// [`EngineError::TooLarge`] when a derived side exceeds 16384 pixels or the result exceeds the pixel limit.
+pub(crate) fn plan(
+    source: (u32, u32),
+    request: &Request,
+    limits: &Limits,
+) -> Result<Plan, EngineError> {
+    let (source_width, source_height) = (u64::from(source.0.max(1)), u64::from(source.1.max(1)));
+    let (width, height, crop_to_fit) = match (request.width, request.height) {
+        (None, None) => (source_width, source_height, false),
+        (Some(width), None) => {
+            let width = u64::from(width);
+            (width, scale(source_height, width, source_width), false)
+        }
+        (None, Some(height)) => {
+            let height = u64::from(height);
+            (scale(source_width, height, source_height), height, false)
+        }
+        (Some(width), Some(height)) => {
+            let (width, height) = (u64::from(width), u64::from(height));
+            match request.fit {
+                Fit::Cover => (width, height, true),
+                Fit::Fill => (width, height, false),
+                Fit::Contain | Fit::Unspecified => {
+                    // Width-bound when width / source_width <= height / source_height.
+                    if width * source_height <= height * source_width {
+                        let fitted = scale(source_height, width, source_width).min(height);
+                        (width, fitted, false)
+                    } else {
+                        let fitted = scale(source_width, height, source_height).min(width);
+                        (fitted, height, false)
+                    }
+                }
+            }
+        }
+    };
+    let too_large = || {
+        EngineError::TooLarge(format!(
+            "the result would be {width}x{height} pixels; at most {MAX_SIDE} per side and {} in all",
+            limits.max_pixels
+        ))
+    };
+    let (Ok(narrow_width), Ok(narrow_height)) = (u32::try_from(width), u32::try_from(height))
+    else {
+        return Err(too_large());
+    };
+    // Requested sides are at most MAX_SIDE already; only a derived side can exceed it. Keeping the size of a
+    // larger source is fine (the pixel limit still applies).
+    let resized = request.width.is_some() || request.height.is_some();
+    let side_too_long = narrow_width > MAX_SIDE || narrow_height > MAX_SIDE;
+    if (resized && side_too_long) || !limits.allows(narrow_width, narrow_height) {
+        return Err(too_large());
+    }
+    Ok(Plan {
+        width: narrow_width,
+        height: narrow_height,
+        crop_to_fit,
+    })
+}
+
+/// `value * numerator / denominator`, rounded to nearest, at least 1.
+fn scale(value: u64, numerator: u64, denominator: u64) -> u64 {
+    ((value * numerator + denominator / 2) / denominator).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(width: Option<u32>, height: Option<u32>, fit: Fit) -> Request {
+        Request {
+            width,
+            height,
+            fit,
+            format: None,
+            quality: 85,
+        }
+    }
+
+    fn size(source: (u32, u32), request: Request) -> (u32, u32) {
+        let plan = plan(source, &request, &Limits::default()).unwrap();
+        (plan.width, plan.height)
+    }
+
+    #[test]
+    fn contain_fits_inside_the_box_keeping_aspect() {
+        let contain = |w, h| request(Some(w), Some(h), Fit::Contain);
+        assert_eq!(size((400, 200), contain(100, 100)), (100, 50));
+        assert_eq!(size((200, 400), contain(100, 100)), (50, 100));
+        assert_eq!(size((300, 200), contain(150, 150)), (150, 100));
+        assert_eq!(size((100, 50), contain(400, 400)), (400, 200), "scales up");
+        assert_eq!(size((10_000, 1), contain(100, 100)), (100, 1), "at least 1");
+    }
+
+    #[test]
+    fn cover_and_fill_are_the_box() {
+        let plan_cover = plan(
+            (400, 200),
+            &request(Some(100), Some(100), Fit::Cover),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            plan_cover,
+            Plan {
+                width: 100,
+                height: 100,
+                crop_to_fit: true
+            }
+        );
+        assert_eq!(
+            size((400, 200), request(Some(30), Some(70), Fit::Fill)),
+            (30, 70)
+        );
+    }
+
+    #[test]
+    fn one_side_derives_the_other() {
+        assert_eq!(
+            size((400, 300), request(Some(200), None, Fit::Cover)),
+            (200, 150)
+        );
+        assert_eq!(
+            size((400, 300), request(None, Some(30), Fit::Fill)),
+            (40, 30)
+        );
+        assert_eq!(
+            size((3, 2), request(Some(1), None, Fit::Contain)),
+            (1, 1),
+            "rounds, at least 1"
+        );
+    }
+
+    #[test]
+    fn no_size_keeps_the_source_size() {
+        let plan = plan(
+            (123, 45),
+            &request(None, None, Fit::Contain),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert!(plan.keeps_size((123, 45)));
+    }
+
+    #[test]
+    fn refuses_results_past_the_limits() {
+        let error = plan(
+            (1, 1000),
+            &request(Some(1000), None, Fit::Contain),
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "too_large", "derived height 1000000");
+        let error = plan(
+            (10, 10),
+            &request(Some(100), Some(100), Fit::Fill),
+            &Limits::new(1_000),
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "too_large", "10000 pixels over a 1000 limit");
+    }
+}

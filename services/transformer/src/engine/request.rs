@@ -1,0 +1,168 @@
+//! A [`TransformSpec`] checked and resolved: what the engine will actually do.
+
+use imagepipe_proto::v1::{Fit, ImageFormat, TransformSpec};
+
+use super::limits::MAX_SIDE;
+use crate::EngineError;
+
+/// JPEG quality when the spec does not set one.
+pub const DEFAULT_JPEG_QUALITY: u8 = 85;
+
+/// A validated transform spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Request {
+    /// Target width, 1..=[`MAX_SIDE`].
+    pub width: Option<u32>,
+    /// Target height, 1..=[`MAX_SIDE`].
+    pub height: Option<u32>,
+    /// How to fit into a width x height box (never `Unspecified`).
+    pub fit: Fit,
+    /// The output format asked for (always writable), or `None` for "like the input".
+    pub format: Option<ImageFormat>,
+    /// Encoder quality, 1..=100.
+    pub quality: u8,
+}
+
+impl Request {
+    /// Checks `spec`.
+    ///
+    /// # Errors
+    /// [`EngineError::InvalidSpec`] for a side outside 1..=16384, a quality outside 1..=100, an unknown fit or
+    /// format, or an output format that cannot be written (gif, bmp, tiff).
+    pub(crate) fn from_spec(spec: &TransformSpec) -> Result<Self, EngineError> {
+        let fit = match Fit::try_from(spec.fit) {
+            Ok(Fit::Unspecified) => Fit::Contain,
+            Ok(fit) => fit,
+            Err(_) => {
+                return Err(EngineError::InvalidSpec(format!(
+                    "unknown fit {}; use contain, cover or fill",
+                    spec.fit
+                )));
+            }
+        };
+        let format = match ImageFormat::try_from(spec.format) {
+            Ok(ImageFormat::Unspecified) => None,
+            Ok(format) if format.is_writable() => Some(format),
+            Ok(format) => {
+                return Err(EngineError::InvalidSpec(format!(
+                    "{} cannot be written; use jpeg, png or webp",
+                    format.name()
+                )));
+            }
+            Err(_) => {
+                return Err(EngineError::InvalidSpec(format!(
+                    "unknown output format {}; use jpeg, png or webp",
+                    spec.format
+                )));
+            }
+        };
+        let quality = match spec.quality {
+            None => DEFAULT_JPEG_QUALITY,
+            Some(quality @ 1..=100) => u8::try_from(quality).unwrap_or(DEFAULT_JPEG_QUALITY),
+            Some(quality) => {
+                return Err(EngineError::InvalidSpec(format!(
+                    "quality {quality} is out of range; use 1 to 100"
+                )));
+            }
+        };
+        Ok(Self {
+            width: side("width", spec.width)?,
+            height: side("height", spec.height)?,
+            fit,
+            format,
+            quality,
+        })
+    }
+}
+
+fn side(name: &str, value: Option<u32>) -> Result<Option<u32>, EngineError> {
+    match value {
+        None => Ok(None),
+        Some(pixels @ 1..=MAX_SIDE) => Ok(Some(pixels)),
+        Some(pixels) => Err(EngineError::InvalidSpec(format!(
+            "{name} {pixels} is out of range; use 1 to {MAX_SIDE} pixels"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TransformSpec {
+        TransformSpec::default()
+    }
+
+    #[test]
+    fn empty_spec_keeps_everything() {
+        let request = Request::from_spec(&spec()).unwrap();
+        assert_eq!(
+            request,
+            Request {
+                width: None,
+                height: None,
+                fit: Fit::Contain,
+                format: None,
+                quality: DEFAULT_JPEG_QUALITY,
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_sizes_out_of_range() {
+        for (width, height) in [(Some(0), None), (None, Some(MAX_SIDE + 1))] {
+            let error = Request::from_spec(&TransformSpec {
+                width,
+                height,
+                ..spec()
+            })
+            .unwrap_err();
+            assert_eq!(error.code(), "invalid_spec", "{error}");
+        }
+        let ok = Request::from_spec(&TransformSpec {
+            width: Some(MAX_SIDE),
+            ..spec()
+        });
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn rejects_formats_that_cannot_be_written() {
+        for format in [ImageFormat::Gif, ImageFormat::Bmp, ImageFormat::Tiff] {
+            let error = Request::from_spec(&TransformSpec {
+                format: format as i32,
+                ..spec()
+            })
+            .unwrap_err();
+            assert_eq!(error.code(), "invalid_spec");
+            assert!(error.to_string().contains(format.name()), "{error}");
+        }
+        let error = Request::from_spec(&TransformSpec {
+            format: 42,
+            ..spec()
+        })
+        .unwrap_err();
+        assert_eq!(error.code(), "invalid_spec");
+    }
+
+    #[test]
+    fn checks_quality_and_fit() {
+        let request = Request::from_spec(&TransformSpec {
+            quality: Some(40),
+            fit: Fit::Cover as i32,
+            ..spec()
+        })
+        .unwrap();
+        assert_eq!((request.quality, request.fit), (40, Fit::Cover));
+        for quality in [0, 101] {
+            assert!(
+                Request::from_spec(&TransformSpec {
+                    quality: Some(quality),
+                    ..spec()
+                })
+                .is_err()
+            );
+        }
+        assert!(Request::from_spec(&TransformSpec { fit: 9, ..spec() }).is_err());
+    }
+}

@@ -1,0 +1,224 @@
+//! One job's image work, end to end: check the spec, decode, plan, resize, encode.
+
+use image::GenericImageView;
+use imagepipe_proto::v1::{ImageFormat, ImageInfo, Output, TransformSpec};
+
+use super::{decode, encode, geometry, limits::Limits, request::Request, resize};
+use crate::EngineError;
+
+/// The name of the single output of a plain resize.
+pub const DEFAULT_OUTPUT: &str = "default";
+
+/// Transforms `original` as `spec` asks: one output named [`DEFAULT_OUTPUT`] with its [`ImageInfo`].
+///
+/// The output format is `spec.format` when set, else the input's format when it can be written (JPEG, PNG,
+/// WebP), else JPEG. CPU-bound and blocking: call it off the async executor.
+///
+/// # Errors
+/// An [`EngineError`] whose [`code`](EngineError::code) says why: `invalid_spec` (checked before decoding),
+/// `decode_failed`, `unsupported_format`, `too_large`, `encode_failed`.
+pub fn transform(
+    original: &[u8],
+    spec: &TransformSpec,
+    limits: &Limits,
+) -> Result<Output, EngineError> {
+    let request = Request::from_spec(spec)?;
+    let decoded = decode::decode(original, limits)?;
+    let format = request.format.unwrap_or(if decoded.format.is_writable() {
+        decoded.format
+    } else {
+        ImageFormat::Jpeg
+    });
+    let source = decoded.image.dimensions();
+    let plan = geometry::plan(source, &request, limits)?;
+    let image = if plan.keeps_size(source) {
+        decoded.image
+    } else {
+        resize::resize(&decoded.image, &plan)?
+    };
+    let (width, height) = image.dimensions();
+    let data = encode::encode(image, format, request.quality)?;
+    Ok(Output {
+        name: DEFAULT_OUTPUT.to_owned(),
+        info: Some(ImageInfo {
+            format: format as i32,
+            width,
+            height,
+            bytes: data.len() as u64,
+        }),
+        data: data.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use image::DynamicImage;
+    use imagepipe_proto::v1::Fit;
+
+    use super::*;
+    use crate::engine::samples;
+
+    fn spec(width: Option<u32>, height: Option<u32>, fit: Fit) -> TransformSpec {
+        TransformSpec {
+            width,
+            height,
+            fit: fit as i32,
+            ..TransformSpec::default()
+        }
+    }
+
+    fn run(original: &[u8], spec: &TransformSpec) -> Output {
+        transform(original, spec, &Limits::default()).unwrap()
+    }
+
+    /// The info the engine reports, checked against the bytes it produced.
+    fn info(output: &Output) -> (ImageFormat, u32, u32) {
+        let info = output.info.unwrap();
+        let decoded = image::load_from_memory(&output.data).unwrap();
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (info.width, info.height)
+        );
+        assert_eq!(info.bytes, output.data.len() as u64);
+        assert_eq!(output.name, "default");
+        (info.format(), info.width, info.height)
+    }
+
+    #[test]
+    fn fits_contain_cover_and_fill() {
+        let png = samples::png(&samples::rgb(400, 200));
+        let cases = [
+            (Fit::Unspecified, (100, 50)),
+            (Fit::Contain, (100, 50)),
+            (Fit::Cover, (100, 100)),
+            (Fit::Fill, (100, 100)),
+        ];
+        for (fit, (width, height)) in cases {
+            let output = run(&png, &spec(Some(100), Some(100), fit));
+            assert_eq!(info(&output), (ImageFormat::Png, width, height), "{fit:?}");
+        }
+    }
+
+    #[test]
+    fn width_or_height_only_keeps_the_aspect_ratio() {
+        let jpeg = samples::jpeg(&samples::rgb(300, 200));
+        let output = run(&jpeg, &spec(Some(150), None, Fit::Unspecified));
+        assert_eq!(info(&output), (ImageFormat::Jpeg, 150, 100));
+        let output = run(&jpeg, &spec(None, Some(50), Fit::Fill));
+        assert_eq!(info(&output), (ImageFormat::Jpeg, 75, 50));
+    }
+
+    #[test]
+    fn no_size_converts_the_format_only() {
+        let png = samples::png(&samples::rgb(33, 21));
+        let output = run(
+            &png,
+            &TransformSpec {
+                format: ImageFormat::Webp as i32,
+                ..TransformSpec::default()
+            },
+        );
+        assert_eq!(info(&output), (ImageFormat::Webp, 33, 21));
+        assert_eq!(
+            image::guess_format(&output.data).unwrap(),
+            image::ImageFormat::WebP
+        );
+    }
+
+    #[test]
+    fn unwritable_input_formats_become_jpeg() {
+        let gif = samples::two_frame_gif();
+        let output = run(&gif, &TransformSpec::default());
+        assert_eq!(info(&output), (ImageFormat::Jpeg, 3, 2));
+        let bmp = samples::encode(
+            &DynamicImage::ImageRgb8(samples::rgb(5, 5)),
+            image::ImageFormat::Bmp,
+        );
+        let output = run(&bmp, &spec(Some(10), None, Fit::Contain));
+        assert_eq!(info(&output), (ImageFormat::Jpeg, 10, 10));
+    }
+
+    #[test]
+    fn transparent_png_to_jpeg() {
+        let png = samples::encode(
+            &DynamicImage::ImageRgba8(samples::half_transparent(64, 32)),
+            image::ImageFormat::Png,
+        );
+        let output = run(
+            &png,
+            &TransformSpec {
+                width: Some(32),
+                format: ImageFormat::Jpeg as i32,
+                quality: Some(90),
+                ..TransformSpec::default()
+            },
+        );
+        assert_eq!(info(&output), (ImageFormat::Jpeg, 32, 16));
+        let decoded = image::load_from_memory(&output.data).unwrap().to_rgb8();
+        assert!(decoded.get_pixel(2, 8).0.iter().all(|&c| c > 240));
+    }
+
+    #[test]
+    fn sixteen_bit_png_resizes() {
+        let image = image::ImageBuffer::<image::Rgb<u16>, Vec<u16>>::from_fn(40, 20, |x, y| {
+            image::Rgb([(x * 1_000) as u16, (y * 2_000) as u16, 40_000])
+        });
+        let png = samples::encode(&DynamicImage::ImageRgb16(image), image::ImageFormat::Png);
+        let output = run(&png, &spec(Some(20), None, Fit::Contain));
+        assert_eq!(info(&output), (ImageFormat::Png, 20, 10));
+    }
+
+    #[test]
+    fn cmyk_jpeg_converts_to_rgb() {
+        let output = run(
+            &samples::cmyk_jpeg(),
+            &TransformSpec {
+                width: Some(4),
+                format: ImageFormat::Png as i32,
+                ..TransformSpec::default()
+            },
+        );
+        assert_eq!(info(&output), (ImageFormat::Png, 4, 4));
+        let decoded = image::load_from_memory(&output.data).unwrap();
+        assert_eq!(decoded.color(), image::ColorType::Rgb8);
+        let pixel = decoded.to_rgb8().get_pixel(1, 1).0;
+        assert!(
+            pixel[0] == pixel[1] && pixel[1] == pixel[2],
+            "equal inks give a neutral grey: {pixel:?}"
+        );
+        // Every ink at half (128) under half black: (255 - 128) * (255 - 128) / 255, about 64.
+        assert!((60..=68).contains(&pixel[0]), "{pixel:?}");
+    }
+
+    #[test]
+    fn exif_orientation_is_applied_before_resizing() {
+        let jpeg = samples::with_exif_orientation(&samples::jpeg(&samples::rgb(80, 40)), 6);
+        let output = run(&jpeg, &spec(Some(20), None, Fit::Contain));
+        assert_eq!(
+            info(&output),
+            (ImageFormat::Jpeg, 20, 40),
+            "upright is portrait"
+        );
+    }
+
+    #[test]
+    fn errors_carry_their_codes() {
+        let png = samples::png(&samples::rgb(20, 20));
+        let code = |bytes: &[u8], spec: &TransformSpec, limits: Limits| {
+            transform(bytes, spec, &limits).unwrap_err().code()
+        };
+        let any = TransformSpec::default();
+        assert_eq!(
+            code(b"not an image at all", &any, Limits::default()),
+            "decode_failed"
+        );
+        assert_eq!(code(&png, &any, Limits::new(100)), "too_large");
+        let gif_output = TransformSpec {
+            format: ImageFormat::Gif as i32,
+            ..any
+        };
+        assert_eq!(code(&png, &gif_output, Limits::default()), "invalid_spec");
+        let absurd = spec(Some(100_000), None, Fit::Contain);
+        assert_eq!(code(&png, &absurd, Limits::default()), "invalid_spec");
+    }
+}

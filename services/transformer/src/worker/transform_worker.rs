@@ -1,0 +1,232 @@
+//! The consumer's work for one job: decode the message, announce the start, transform off the executor,
+//! publish the result and the archive, and settle the delivery only once both are confirmed.
+
+use std::{sync::Arc, time::Instant};
+
+use imagepipe_common::{
+    Error as CommonError,
+    amqp::{Broker, Channel, Delivery, DeliveryIds, Disposition, Envelope, Handler, Publisher},
+    time::now_ms,
+};
+use imagepipe_proto::{
+    Message,
+    topology::routing,
+    v1::{ImageSubmitted, Output},
+};
+use tracing::Instrument;
+
+use super::{
+    messages::{self, Failure, Report},
+    outcome::Outcome,
+};
+use crate::engine::{self, Limits};
+
+/// The transformer's [`Handler`]: one instance is shared by every delivery in flight.
+#[derive(Debug)]
+pub struct TransformWorker {
+    publisher: Arc<Publisher>,
+    limits: Limits,
+    instance_id: String,
+}
+
+impl TransformWorker {
+    /// A worker publishing through `publisher`, transforming under `limits`, and signing its messages with
+    /// `instance_id`.
+    #[must_use]
+    pub fn new(publisher: Arc<Publisher>, limits: Limits, instance_id: impl Into<String>) -> Self {
+        Self {
+            publisher,
+            limits,
+            instance_id: instance_id.into(),
+        }
+    }
+
+    /// Handles one delivery of the transform queue, from payload to confirmed result and archive. Never
+    /// panics; what to do with the delivery follows from the returned [`Outcome`].
+    pub async fn process_one(&self, delivery: &Delivery) -> Outcome {
+        let ids = DeliveryIds::of(delivery);
+        let span = tracing::info_span!("transform", job_id = %ids.job_id, trace_id = %ids.trace_id);
+        self.process(delivery, &ids).instrument(span).await
+    }
+
+    async fn process(&self, delivery: &Delivery, ids: &DeliveryIds) -> Outcome {
+        let job = match ImageSubmitted::from_payload(delivery.data.clone()) {
+            Ok(job) => job,
+            Err(error) => {
+                tracing::error!(
+                    %error,
+                    message_type = %ids.message_type,
+                    bytes = delivery.data.len(),
+                    "Undecodable message on the transform queue; dead-lettering it."
+                );
+                return Outcome::Undecodable;
+            }
+        };
+        let started_at_ms = now_ms();
+        let clock = Instant::now();
+        // The start event is informative: it travels while the engine works, and its failure is only logged.
+        let ((), outcome) = tokio::join!(
+            self.announce_start(&job, started_at_ms),
+            self.run_engine(&job)
+        );
+        let report = Report {
+            outcome,
+            started_at_ms,
+            finished_at_ms: now_ms(),
+        };
+        let elapsed_ms = clock.elapsed().as_millis() as u64;
+        let outcome = match &report.outcome {
+            Ok(output) => {
+                let info = output.info.unwrap_or_default();
+                tracing::info!(
+                    format = info.format().name(),
+                    width = info.width,
+                    height = info.height,
+                    bytes = info.bytes,
+                    elapsed_ms,
+                    "Transformed the image."
+                );
+                Outcome::Done
+            }
+            Err(failure) => {
+                tracing::warn!(code = failure.code, error = %failure.message, elapsed_ms, "The job failed.");
+                Outcome::Failed { code: failure.code }
+            }
+        };
+        match self.publish_report(&job, &report).await {
+            Ok(()) => outcome,
+            Err(error) => {
+                tracing::warn!(%error, "Could not publish the result and archive; the job will be redelivered.");
+                Outcome::PublishFailed
+            }
+        }
+    }
+
+    async fn announce_start(&self, job: &ImageSubmitted, at_ms: i64) {
+        let event = messages::started_event(job, &self.instance_id, at_ms);
+        let routing_key = routing::event("started");
+        let envelope = Envelope {
+            routing_key: &routing_key,
+            job_id: &job.job_id,
+            trace_id: &job.trace_id,
+            persistent: false,
+            mandatory: false,
+        };
+        if let Err(error) = self.publisher.publish(envelope, &event).await {
+            tracing::warn!(%error, "Could not publish the started event; carrying on.");
+        }
+    }
+
+    /// Runs the engine on a blocking thread; a panic there becomes an `internal` failure.
+    async fn run_engine(&self, job: &ImageSubmitted) -> Result<Output, Failure> {
+        let original = job.original.clone();
+        let spec = job.spec.unwrap_or_default();
+        let limits = self.limits;
+        match tokio::task::spawn_blocking(move || engine::transform(&original, &spec, &limits))
+            .await
+        {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(error)) => Err(error.into()),
+            Err(error) => {
+                tracing::error!(%error, "The image engine panicked; failing the job as internal.");
+                Err(Failure::internal())
+            }
+        }
+    }
+
+    /// Publishes the archive (mandatory: save2db's queue must exist) and the result (not mandatory: the
+    /// accepting gateway may be gone, and its exclusive queue with it), both persistent, concurrently.
+    async fn publish_report(
+        &self,
+        job: &ImageSubmitted,
+        report: &Report,
+    ) -> Result<(), CommonError> {
+        let archive = messages::archive(job, report, &self.instance_id);
+        let result = messages::result(job, report, &self.instance_id);
+        let envelope = |routing_key, mandatory| Envelope {
+            routing_key,
+            job_id: &job.job_id,
+            trace_id: &job.trace_id,
+            persistent: true,
+            mandatory,
+        };
+        let publish_result = async {
+            if job.reply_routing_key.is_empty() {
+                tracing::warn!("The job names no reply routing key; only archiving its result.");
+                return Ok(());
+            }
+            self.publisher
+                .publish(envelope(&job.reply_routing_key, false), &result)
+                .await
+        };
+        let (archived, replied) = tokio::join!(
+            self.publisher
+                .publish(envelope(routing::ARCHIVE, true), &archive),
+            publish_result
+        );
+        archived.and(replied)
+    }
+}
+
+impl Handler for TransformWorker {
+    async fn prepare(&self, broker: &Broker, channel: &Channel) -> Result<String, CommonError> {
+        broker.declare_topology(channel).await?;
+        Ok(broker.topology().transform_queue())
+    }
+
+    async fn handle(&self, delivery: &Delivery) -> Disposition {
+        self.process_one(delivery).await.disposition()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imagepipe_common::config::AmqpArgs;
+
+    use super::*;
+
+    /// A worker whose broker is never reached: nothing listens on port 1.
+    fn offline_worker() -> TransformWorker {
+        let args = AmqpArgs::new("amqp://guest:guest@127.0.0.1:1/%2f", "t-offline");
+        let broker = Broker::new(&args, "test").unwrap();
+        TransformWorker::new(
+            Arc::new(Publisher::new(broker)),
+            Limits::default(),
+            "tf-test",
+        )
+    }
+
+    #[tokio::test]
+    async fn undecodable_payload_is_dead_lettered() {
+        let delivery = Delivery::mock(
+            1,
+            "t-offline".into(),
+            "image.submit".into(),
+            false,
+            vec![0xff, 0xff, 0xff],
+        );
+        let outcome = offline_worker().process_one(&delivery).await;
+        assert_eq!(outcome, Outcome::Undecodable);
+        assert_eq!(outcome.disposition(), Disposition::DeadLetter);
+    }
+
+    #[tokio::test]
+    async fn unreachable_broker_requeues() {
+        let job = ImageSubmitted {
+            job_id: "job".into(),
+            reply_routing_key: "image.result.gw".into(),
+            original: bytes::Bytes::from_static(b"not an image"),
+            ..ImageSubmitted::default()
+        };
+        let delivery = Delivery::mock(
+            1,
+            "t-offline".into(),
+            "image.submit".into(),
+            false,
+            job.to_payload(),
+        );
+        let outcome = offline_worker().process_one(&delivery).await;
+        assert_eq!(outcome, Outcome::PublishFailed);
+        assert_eq!(outcome.disposition(), Disposition::Requeue);
+    }
+}

@@ -1,0 +1,160 @@
+//! The transformer against the real broker: jobs in on the transform queue, results and archives out, on a
+//! private topology per test.
+
+mod helpers;
+
+use helpers::{INSTANCE, job, spawn_app};
+use image::{DynamicImage, Rgb, RgbImage};
+use imagepipe_common::amqp::DeliveryIds;
+use imagepipe_proto::v1::{ImageArchive, ImageFormat, ImageResult, JobStatus, TransformSpec};
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = RgbImage::from_fn(width, height, |x, y| Rgb([x as u8, y as u8, 200]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    DynamicImage::ImageRgb8(image)
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .unwrap();
+    bytes.into_inner()
+}
+
+#[tokio::test]
+async fn png_is_resized_and_archived_with_its_exact_original() {
+    let app = spawn_app().await;
+    let original = png(64, 48);
+    let job = job(
+        original.clone(),
+        TransformSpec {
+            width: Some(32),
+            ..TransformSpec::default()
+        },
+    );
+    app.submit(&job).await;
+
+    let (result, delivery) = app.next::<ImageResult>(&app.result_queue).await;
+    assert_eq!(result.job_id, job.job_id);
+    assert_eq!(result.status(), JobStatus::Done, "{}", result.error);
+    assert_eq!(result.processed_by, INSTANCE);
+    let ids = DeliveryIds::of(&delivery);
+    assert_eq!(
+        (ids.job_id, ids.trace_id),
+        (job.job_id.clone(), job.trace_id.clone())
+    );
+    let [output] = result.outputs.as_slice() else {
+        panic!("one output, got {}", result.outputs.len());
+    };
+    let info = output.info.unwrap();
+    assert_eq!(
+        (info.format(), info.width, info.height),
+        (ImageFormat::Png, 32, 24)
+    );
+    assert_eq!(info.bytes, output.data.len() as u64);
+    let decoded = image::load_from_memory(&output.data).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (32, 24));
+
+    let archive_queue = app.broker.topology().archive_queue();
+    let (archive, _) = app.next::<ImageArchive>(&archive_queue).await;
+    assert_eq!(archive.job_id, job.job_id);
+    assert_eq!(archive.status(), JobStatus::Done);
+    assert_eq!(
+        archive.original.as_ref(),
+        original.as_slice(),
+        "exact original bytes"
+    );
+    assert_eq!(archive.outputs, result.outputs);
+    assert_eq!(archive.spec, job.spec);
+    assert!(archive.submitted_at_ms <= archive.started_at_ms);
+    assert!(archive.started_at_ms <= archive.finished_at_ms);
+    assert_eq!(archive.finished_at_ms, result.finished_at_ms);
+
+    let stopped = app.stop().await;
+    let transform_queue = stopped.broker.topology().transform_queue();
+    assert_eq!(stopped.ready_count(&transform_queue).await, 0, "acked");
+    stopped.clean_up().await;
+}
+
+#[tokio::test]
+async fn garbage_fails_with_decode_failed_and_is_not_retried() {
+    let app = spawn_app().await;
+    let garbage = b"this is not an image, just some text".to_vec();
+    let job = job(garbage.clone(), TransformSpec::default());
+    app.submit(&job).await;
+
+    let (result, _) = app.next::<ImageResult>(&app.result_queue).await;
+    assert_eq!(result.job_id, job.job_id);
+    assert_eq!(result.status(), JobStatus::Failed);
+    assert_eq!(result.error_code, "decode_failed");
+    assert!(!result.error.is_empty());
+    assert!(result.outputs.is_empty());
+
+    let archive_queue = app.broker.topology().archive_queue();
+    let (archive, _) = app.next::<ImageArchive>(&archive_queue).await;
+    assert_eq!(archive.status(), JobStatus::Failed);
+    assert_eq!(archive.error_code, "decode_failed");
+    assert_eq!(
+        archive.original.as_ref(),
+        garbage.as_slice(),
+        "the original is still archived"
+    );
+
+    let stopped = app.stop().await;
+    let topology = stopped.broker.topology().clone();
+    assert_eq!(
+        stopped.ready_count(&topology.transform_queue()).await,
+        0,
+        "acked, not retried"
+    );
+    assert_eq!(
+        stopped.ready_count(&topology.archive_queue()).await,
+        0,
+        "archived once"
+    );
+    assert_eq!(stopped.ready_count(&topology.dead_letter_queue()).await, 0);
+    stopped.clean_up().await;
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_a_job_is_dead_lettered() {
+    let app = spawn_app().await;
+    app.submit_raw(&[0xff, 0xff, 0xff, 0xff]).await;
+
+    let dead = app
+        .next_delivery(&app.broker.topology().dead_letter_queue())
+        .await;
+    assert_eq!(dead.data, vec![0xff, 0xff, 0xff, 0xff]);
+    assert_eq!(
+        app.ready_count(&app.result_queue).await,
+        0,
+        "no result for poison"
+    );
+
+    let stopped = app.stop().await;
+    let transform_queue = stopped.broker.topology().transform_queue();
+    assert_eq!(stopped.ready_count(&transform_queue).await, 0);
+    stopped.clean_up().await;
+}
+
+#[tokio::test]
+async fn health_endpoints_report_a_consuming_replica() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_health("/healthz").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+
+    // The consumer attaches right after start; wait for it rather than assuming it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body = loop {
+        let (status, body) = app.get_health("/readyz").await;
+        if status == 200 {
+            break body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never ready: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["broker"], "ok");
+    assert_eq!(report["consumer"], "ok");
+
+    app.stop().await.clean_up().await;
+}
