@@ -1,1 +1,27 @@
+//! save2db, imagepipe's archivist: it consumes `ImageArchive` messages from its quorum queue and stores each
+//! job's original and outputs in a MongoDB GridFS bucket plus one document in `jobs`, acknowledging only after
+//! MongoDB has journaled the writes. Saving is idempotent, so a redelivered archive leaves exactly one copy of
+//! everything. The gateway reads stored jobs through the same [`ArchiveStore`].
+//!
+//! # Layout
+//! - [`config`]: the clap [`Config`].
+//! - [`document`]: [`JobDocument`] and [`StoredFile`], the GridFS ids, the archive → document mapping.
+//! - [`store`]: [`ArchiveStore`], GridFS + `jobs` reads and idempotent writes.
+//! - [`worker`]: [`ArchiveWorker`], the consumer [`Handler`](imagepipe_common::amqp::Handler), and its
+//!   [`Outcome`].
+//! - [`startup`]: [`Application`], build and run.
+//! - [`error`]: [`StoreError`] and which errors are transient.
 
+pub mod config;
+pub mod document;
+pub mod error;
+pub mod startup;
+pub mod store;
+pub mod worker;
+
+pub use config::Config;
+pub use document::{JobDocument, JobError, SpecDocument, StoredFile, original_id, output_id};
+pub use error::StoreError;
+pub use startup::Application;
+pub use store::ArchiveStore;
+pub use worker::{ArchiveWorker, Outcome};

@@ -1,0 +1,129 @@
+//! Wiring: connect MongoDB and the broker, open the store, bind the health port, then consume archives until
+//! shutdown.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use imagepipe_common::{
+    amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
+    health::{self, Readiness},
+    mongo,
+};
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{ArchiveStore, ArchiveWorker, Config};
+
+/// The name save2db uses for its MongoDB client and consumer.
+const SERVICE: &str = "imagepipe-save2db";
+
+/// A built save2db: connected, topology declared, health port bound, not yet consuming.
+#[derive(Debug)]
+pub struct Application {
+    config: Config,
+    broker: Broker,
+    database: mongodb::Database,
+    store: ArchiveStore,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects to MongoDB (opening the store and creating its indexes) and to the broker (declaring the
+    /// topology), and binds the health port.
+    ///
+    /// # Errors
+    /// When the database or broker cannot be reached, or the port cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let database = mongo::connect(&config.mongo, SERVICE)
+            .await
+            .context("Failed to configure the MongoDB client")?;
+        let store = ArchiveStore::open(database.clone(), &config.bucket)
+            .await
+            .context("Failed to open the archive store in MongoDB")?;
+        let broker = Broker::new(&config.amqp, &format!("{SERVICE} {}", config.instance_id))
+            .context("Failed to configure the broker connection")?;
+        let channel = broker
+            .channel()
+            .await
+            .context("Failed to connect to the broker")?;
+        broker
+            .declare_topology(&channel)
+            .await
+            .context("Failed to declare the broker topology")?;
+        let _ = channel.close(200, "topology declared".into()).await;
+        let listener = health::bind(config.http_addr)
+            .await
+            .context("Failed to bind the health port")?;
+        let addr = listener
+            .local_addr()
+            .context("Failed to read the health port's address")?;
+        tracing::info!(%addr, bucket = %config.bucket, instance_id = %config.instance_id, "save2db is ready.");
+        Ok(Self {
+            config,
+            broker,
+            database,
+            store,
+            listener,
+            addr,
+        })
+    }
+
+    /// Where `/healthz` and `/readyz` listen.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The store this application writes to.
+    #[must_use]
+    pub fn store(&self) -> &ArchiveStore {
+        &self.store
+    }
+
+    /// Consumes archives and serves the health routes until `shutdown` completes; then stops consuming, lets
+    /// the archives in flight finish (within the grace period), and returns.
+    ///
+    /// # Errors
+    /// None today; the signature leaves room for fatal runtime errors.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let signal = |mut stopped: watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+
+        let worker = Arc::new(ArchiveWorker::new(
+            self.store,
+            Publisher::new(self.broker.clone()),
+            self.config.instance_id.clone(),
+        ));
+        let state = Arc::new(ConsumerState::default());
+        let readiness = Readiness::default()
+            .with_broker(self.broker.clone())
+            .with_database(self.database)
+            .with_consumer(Arc::clone(&state));
+        let options = ConsumerOptions {
+            name: "save2db".to_owned(),
+            prefetch: self.config.prefetch,
+            grace: self.config.shutdown_grace(),
+        };
+        let consumer = consume(
+            self.broker,
+            Arc::clone(&worker),
+            options,
+            state,
+            signal(stopped.clone()),
+        );
+        let health = health::serve(self.listener, readiness, signal(stopped));
+        tokio::join!(consumer, health);
+        worker.publisher().close().await;
+        tracing::info!("save2db stopped.");
+        Ok(())
+    }
+}
