@@ -1,1 +1,36 @@
+//! imagepipe's REST gateway. It accepts an image upload, checks it cheaply (size, format sniffed from the bytes,
+//! dimensions from the header), publishes it as an `ImageSubmitted` job to the RabbitMQ topic exchange and, once
+//! the broker confirmed, answers `202 Accepted` with the job id. Results come back on the replica's own reply
+//! queue and are served from a byte-bounded in-memory cache, falling back to MongoDB GridFS, where save2db keeps
+//! every job.
+//!
+//! # Layout
+//! - [`config`]: the clap `Config` (`GATEWAY_*` plus the shared AMQP, MongoDB and log groups).
+//! - [`startup`]: `Application::build` / `run_until_stopped`.
+//! - [`routes`]: the warp filters and handlers of the API.
+//! - [`upload`]: reading raw, multipart and JSON uploads under the size limit.
+//! - [`options`]: transform options and their validation.
+//! - [`probe`]: format sniffing and header dimensions.
+//! - [`submit`]: publishing a job with publisher confirms.
+//! - [`replies`]: the reply-queue consumer (results and job events).
+//! - [`jobs`]: the replica's job table and result cache.
+//! - [`lookup`]: memory first, then MongoDB.
+//! - [`view`]: the status JSON.
+//! - [`error`] and [`rejection`]: `ApiError` and the one handler that turns errors into JSON responses.
 
+pub mod config;
+pub mod error;
+pub mod jobs;
+pub mod lookup;
+pub mod options;
+pub mod probe;
+pub mod rejection;
+pub mod replies;
+pub mod routes;
+pub mod startup;
+pub mod submit;
+pub mod upload;
+pub mod view;
+
+pub use config::Config;
+pub use startup::Application;

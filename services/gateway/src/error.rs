@@ -1,0 +1,115 @@
+//! Everything a gateway request can fail with, each knowing its HTTP status and stable error code.
+
+use warp::http::StatusCode;
+
+/// A request that cannot be served. Turned into `{"code": "...", "message": "..."}` by
+/// [`crate::rejection::handle_rejection`].
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The upload exceeds `GATEWAY_MAX_UPLOAD_BYTES`.
+    #[error("the image is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The request's content type cannot carry an image.
+    #[error(
+        "unsupported content type `{0}`: send the image as a raw `image/*` body, as multipart/form-data with a field `image`, or as JSON {{\"image\": \"<base64>\"}}"
+    )]
+    UnsupportedContentType(String),
+    /// The bytes are not an image format imagepipe reads.
+    #[error("the upload is not an image imagepipe can read (JPEG, PNG, WebP, GIF, BMP or TIFF)")]
+    UnsupportedImageFormat,
+    /// The image's header cannot be read.
+    #[error("the image is damaged or truncated: {0}")]
+    UnreadableImage(String),
+    /// The image has more pixels than `GATEWAY_MAX_PIXELS`.
+    #[error("the image is {width}x{height} pixels, more than the limit of {limit} pixels")]
+    TooManyPixels {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The limit in pixels.
+        limit: u64,
+    },
+    /// A transform option or query parameter is invalid.
+    #[error("{0}")]
+    InvalidOption(String),
+    /// The request is malformed in another way (bad JSON, bad base64, missing image).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// What was wrong and how to fix it.
+        message: String,
+    },
+    /// No job has this id.
+    #[error("no job with id `{0}`")]
+    JobNotFound(String),
+    /// The broker refused the job because the work queue is full.
+    #[error("the job queue is full; retry later")]
+    QueueFull,
+    /// The broker could not be reached or did not confirm the job.
+    #[error("the job could not be queued: the message broker is unavailable; retry later")]
+    BrokerUnavailable(#[source] imagepipe_common::Error),
+    /// MongoDB could not be read.
+    #[error("the image store is unavailable; retry later")]
+    StoreUnavailable(#[source] imagepipe_save2db::StoreError),
+}
+
+impl warp::reject::Reject for ApiError {}
+
+impl ApiError {
+    /// The HTTP status this error answers with.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedContentType(_) | ApiError::UnsupportedImageFormat => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::UnreadableImage(_) | ApiError::TooManyPixels { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::InvalidOption(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::JobNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::QueueFull
+            | ApiError::BrokerUnavailable(_)
+            | ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The stable code clients can match on.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedContentType(_) => "unsupported_content_type",
+            ApiError::UnsupportedImageFormat => "unsupported_image_format",
+            ApiError::UnreadableImage(_) => "unreadable_image",
+            ApiError::TooManyPixels { .. } => "image_too_large",
+            ApiError::InvalidOption(_) => "invalid_option",
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::JobNotFound(_) => "job_not_found",
+            ApiError::QueueFull => "queue_full",
+            ApiError::BrokerUnavailable(_) => "broker_unavailable",
+            ApiError::StoreUnavailable(_) => "store_unavailable",
+        }
+    }
+
+    /// A [`ApiError::BadRequest`].
+    #[must_use]
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<imagepipe_save2db::StoreError> for ApiError {
+    fn from(error: imagepipe_save2db::StoreError) -> Self {
+        ApiError::StoreUnavailable(error)
+    }
+}

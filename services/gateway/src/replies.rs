@@ -1,0 +1,163 @@
+//! The replica's reply queue: results of the jobs it accepted (`image.result.<instance>`) and every job event
+//! (`job.event.*`), fed into the [`JobStore`].
+//!
+//! The queue is not exclusive: it outlives a dropped connection (so results published while the gateway
+//! reconnects wait for it) and expires a minute after its replica is gone for good.
+
+use std::sync::Arc;
+
+use imagepipe_common::{
+    Error,
+    amqp::{Broker, DeliveryIds, Disposition, Handler},
+};
+use imagepipe_proto::{
+    Message,
+    topology::routing,
+    v1::{ImageResult, JobEvent},
+};
+use lapin::{
+    Channel,
+    message::Delivery,
+    options::{QueueBindOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable},
+};
+
+use crate::jobs::JobStore;
+
+/// How long the reply queue lives without a consumer.
+const REPLY_QUEUE_EXPIRES_MS: i64 = 60_000;
+
+/// Consumes one replica's reply queue.
+#[derive(Debug)]
+pub struct ReplyHandler {
+    jobs: Arc<JobStore>,
+    instance: String,
+}
+
+impl ReplyHandler {
+    /// The handler of replica `instance`, updating `jobs`.
+    #[must_use]
+    pub fn new(jobs: Arc<JobStore>, instance: impl Into<String>) -> Self {
+        Self {
+            jobs,
+            instance: instance.into(),
+        }
+    }
+
+    /// Applies one delivery to the job store. Unknown or undecodable messages are logged and dropped: nothing
+    /// on this queue is worth keeping if this replica cannot read it.
+    pub fn process_one(&self, delivery: &Delivery) {
+        let ids = DeliveryIds::of(delivery);
+        let payload = delivery.data.clone();
+        match ids.message_type.as_str() {
+            ImageResult::TYPE => match ImageResult::from_payload(payload) {
+                Ok(result) => {
+                    tracing::info!(job_id = %result.job_id, trace_id = %result.trace_id, status = result.status().name(), "Result arrived.");
+                    self.jobs.apply_result(&result);
+                }
+                Err(error) => {
+                    tracing::warn!(job_id = %ids.job_id, %error, "Dropped an unreadable result.")
+                }
+            },
+            JobEvent::TYPE => match JobEvent::from_payload(payload) {
+                Ok(event) => {
+                    tracing::debug!(job_id = %event.job_id, kind = ?event.kind(), "Job event.");
+                    self.jobs.apply_event(&event);
+                }
+                Err(error) => {
+                    tracing::warn!(job_id = %ids.job_id, %error, "Dropped an unreadable job event.")
+                }
+            },
+            other => {
+                tracing::warn!(message_type = other, job_id = %ids.job_id, "Dropped a message of an unknown type.");
+            }
+        }
+    }
+}
+
+impl Handler for ReplyHandler {
+    async fn prepare(&self, broker: &Broker, channel: &Channel) -> Result<String, Error> {
+        broker.declare_topology(channel).await?;
+        let topology = broker.topology();
+        let queue = topology.gateway_queue(&self.instance);
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-expires".into(),
+            AMQPValue::LongLongInt(REPLY_QUEUE_EXPIRES_MS),
+        );
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::default(),
+                arguments,
+            )
+            .await?;
+        for key in [routing::result(&self.instance), routing::EVENTS.to_owned()] {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    topology.exchange().into(),
+                    key.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        Ok(queue)
+    }
+
+    async fn handle(&self, delivery: &Delivery) -> Disposition {
+        self.process_one(delivery);
+        Disposition::Ack
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imagepipe_common::amqp::Envelope;
+    use imagepipe_proto::v1::{JobStatus, job_event};
+
+    use super::*;
+
+    fn delivery<M: Message>(message: &M) -> Delivery {
+        let mut delivery = Delivery::mock(1, "ex".into(), "k".into(), false, message.to_payload());
+        delivery.properties = Envelope {
+            routing_key: "k",
+            job_id: "j1",
+            trace_id: "t1",
+            persistent: false,
+            mandatory: false,
+        }
+        .properties::<M>();
+        delivery
+    }
+
+    #[test]
+    fn results_and_events_reach_the_store() {
+        let jobs = Arc::new(JobStore::new(10, 1 << 20));
+        let handler = ReplyHandler::new(Arc::clone(&jobs), "gw");
+        handler.process_one(&delivery(&JobEvent {
+            job_id: "j1".into(),
+            kind: job_event::Kind::Started as i32,
+            ..JobEvent::default()
+        }));
+        assert_eq!(jobs.state("j1").unwrap().status, JobStatus::Processing);
+        handler.process_one(&delivery(&ImageResult {
+            job_id: "j1".into(),
+            status: JobStatus::Failed as i32,
+            error_code: "decode_failed".into(),
+            ..ImageResult::default()
+        }));
+        assert_eq!(jobs.state("j1").unwrap().status, JobStatus::Failed);
+    }
+
+    #[test]
+    fn garbage_is_dropped_without_harm() {
+        let jobs = Arc::new(JobStore::new(10, 1 << 20));
+        let handler = ReplyHandler::new(Arc::clone(&jobs), "gw");
+        let mut garbage = delivery(&JobEvent::default());
+        garbage.data = vec![0xff, 0xff, 0xff];
+        handler.process_one(&garbage);
+        assert_eq!(jobs.state("j1"), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! The HTTP API: `POST /image`, `GET /image/{id}`, `GET /image/{id}/status`, `GET /image/{id}/original`, and the
+//! health routes, all behind the one rejection handler.
+
+use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+
+use bytes::Buf;
+use futures_util::Stream;
+use imagepipe_common::health::{self, Readiness};
+use imagepipe_proto::v1::JobStatus;
+use serde::Serialize;
+use warp::{
+    Filter, Rejection, Reply,
+    http::{HeaderValue, StatusCode, header},
+};
+
+use crate::{
+    error::ApiError,
+    jobs::{Blob, BlobKind, JobState, JobStore},
+    lookup::Lookup,
+    probe,
+    rejection::handle_rejection,
+    submit::Submitter,
+    upload::{self, UploadRequest},
+    view::JobView,
+};
+
+/// Longest `?wait=` a client may ask for, in seconds.
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Publishes new jobs.
+    pub submitter: Arc<Submitter>,
+    /// This replica's job table.
+    pub jobs: Arc<JobStore>,
+    /// Memory, then MongoDB.
+    pub lookup: Lookup,
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Largest accepted image in pixels.
+    pub max_pixels: u64,
+    /// Prefix of links in responses.
+    pub link_base: Arc<str>,
+}
+
+/// The whole API, errors included.
+pub fn routes(
+    state: AppState,
+    readiness: Readiness,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let with_state = warp::any().map(move || state.clone());
+    let submit = warp::path!("image")
+        .and(warp::post())
+        .and(with_state.clone())
+        .and(warp::query::<Vec<(String, String)>>())
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
+        .and_then(submit);
+    let result = warp::path!("image" / String)
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(warp::query::<HashMap<String, String>>())
+        .and_then(result);
+    let status = warp::path!("image" / String / "status")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and_then(status);
+    let original = warp::path!("image" / String / "original")
+        .and(warp::get())
+        .and(with_state)
+        .and_then(original);
+    health::routes(readiness)
+        .or(submit)
+        .or(result)
+        .or(status)
+        .or(original)
+        .recover(handle_rejection)
+        .with(warp::trace::request())
+}
+
+async fn submit<S, B>(
+    state: AppState,
+    query: Vec<(String, String)>,
+    content_type: Option<String>,
+    content_length: Option<u64>,
+    body: S,
+) -> Result<warp::reply::Response, Rejection>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
+    B: Buf + Send,
+{
+    let request = UploadRequest {
+        content_type: content_type.as_deref(),
+        content_length,
+        query: &query,
+        max_bytes: state.max_upload_bytes,
+    };
+    let upload = upload::read(request, body).await?;
+    let info = probe::probe(&upload.bytes, state.max_pixels)?;
+    let accepted = state.submitter.submit(upload, info).await?;
+    let view = JobView::new(&accepted.job_id, &JobState::queued(), &state.link_base);
+    let mut response = json(&view, StatusCode::ACCEPTED);
+    set_header(&mut response, header::LOCATION, &view.links.result);
+    Ok(response)
+}
+
+async fn result(
+    id: String,
+    state: AppState,
+    query: HashMap<String, String>,
+) -> Result<warp::reply::Response, Rejection> {
+    let wait = wait_of(&query)?;
+    let mut job = find(&state, &id).await?;
+    if !job.is_final() && !wait.is_zero() {
+        job = state.jobs.wait_final(&id, wait).await.unwrap_or(job);
+    }
+    match job.status {
+        JobStatus::Done => match state.lookup.blob(&id, BlobKind::Result).await? {
+            Some(blob) => Ok(image(blob)),
+            None => Ok(pending(&state, &id, &job)),
+        },
+        JobStatus::Failed => {
+            let view = JobView::new(&id, &job, &state.link_base);
+            let reason = view
+                .error
+                .as_ref()
+                .map_or("no reason given", |error| error.message.as_str());
+            let body = FailedBody {
+                code: "job_failed",
+                message: format!("job {id} failed: {reason}"),
+                job: view.clone(),
+            };
+            Ok(json(&body, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        JobStatus::Queued | JobStatus::Processing | JobStatus::Unspecified => {
+            Ok(pending(&state, &id, &job))
+        }
+    }
+}
+
+async fn status(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
+    let job = find(&state, &id).await?;
+    Ok(json(
+        &JobView::new(&id, &job, &state.link_base),
+        StatusCode::OK,
+    ))
+}
+
+async fn original(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
+    let job = find(&state, &id).await?;
+    match state.lookup.blob(&id, BlobKind::Original).await? {
+        Some(blob) => Ok(image(blob)),
+        None => Ok(pending(&state, &id, &job)),
+    }
+}
+
+/// The body of a failed job's `GET /image/{id}`.
+#[derive(Debug, Serialize)]
+struct FailedBody {
+    code: &'static str,
+    message: String,
+    job: JobView,
+}
+
+async fn find(state: &AppState, id: &str) -> Result<JobState, ApiError> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(ApiError::JobNotFound(id.to_owned()));
+    }
+    state
+        .lookup
+        .state(id)
+        .await?
+        .ok_or_else(|| ApiError::JobNotFound(id.to_owned()))
+}
+
+fn wait_of(query: &HashMap<String, String>) -> Result<Duration, ApiError> {
+    let Some(value) = query.get("wait") else {
+        return Ok(Duration::ZERO);
+    };
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|seconds| *seconds <= MAX_WAIT_SECS)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            ApiError::InvalidOption(format!(
+                "wait must be a whole number of seconds from 0 to {MAX_WAIT_SECS}, not `{value}`"
+            ))
+        })
+}
+
+/// 202 with the status document: the job (or its stored copy) is not ready yet.
+fn pending(state: &AppState, id: &str, job: &JobState) -> warp::reply::Response {
+    let mut response = json(
+        &JobView::new(id, job, &state.link_base),
+        StatusCode::ACCEPTED,
+    );
+    set_header(&mut response, header::RETRY_AFTER, "1");
+    response
+}
+
+fn image(blob: Blob) -> warp::reply::Response {
+    let mut response = warp::reply::Response::new(blob.data.into());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(blob.content_type),
+    );
+    // A job's images never change once written.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
+
+fn json<T: Serialize>(body: &T, status: StatusCode) -> warp::reply::Response {
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
+
+fn set_header(response: &mut warp::reply::Response, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}

@@ -1,0 +1,164 @@
+//! Building and running the gateway: connect to the broker and MongoDB, declare the topology, bind the HTTP
+//! port, then serve and consume replies until told to stop.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use imagepipe_common::{
+    amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
+    health::Readiness,
+    mongo,
+};
+use imagepipe_save2db::ArchiveStore;
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    config::Config,
+    jobs::JobStore,
+    lookup::Lookup,
+    replies::ReplyHandler,
+    routes::{AppState, routes},
+    submit::Submitter,
+};
+
+/// Replies (results carry image bytes) in flight at once on the reply queue.
+const REPLY_PREFETCH: u16 = 32;
+
+/// A built gateway, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    instance: String,
+    broker: Broker,
+    state: AppState,
+    readiness: Readiness,
+    consumer: Arc<ConsumerState>,
+    config: Config,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("addr", &self.addr)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Connects, declares the topology and binds the HTTP port (port 0 picks a free one).
+    ///
+    /// # Errors
+    /// When the broker or MongoDB cannot be reached, or the address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let instance = config.instance_id();
+        let broker = Broker::new(&config.amqp, &format!("imagepipe-gateway {instance}"))
+            .context("Failed to configure the broker connection")?;
+        let channel = broker
+            .channel()
+            .await
+            .context("Failed to connect to RabbitMQ")?;
+        broker
+            .declare_topology(&channel)
+            .await
+            .context("Failed to declare the RabbitMQ topology")?;
+        let _ = channel.close(200, "declared".into()).await;
+        let database = mongo::connect(&config.mongo, "imagepipe-gateway")
+            .await
+            .context("Failed to connect to MongoDB")?;
+        let archive = ArchiveStore::open(database.clone(), &config.bucket)
+            .await
+            .context("Failed to open the GridFS archive")?;
+        let jobs = Arc::new(JobStore::new(config.max_tracked_jobs, config.cache_bytes));
+        let submitter =
+            Submitter::new(Publisher::new(broker.clone()), Arc::clone(&jobs), &instance);
+        let state = AppState {
+            submitter: Arc::new(submitter),
+            lookup: Lookup::new(Arc::clone(&jobs), archive),
+            jobs,
+            max_upload_bytes: config.max_upload_bytes,
+            max_pixels: config.max_pixels,
+            link_base: config.link_base().into(),
+        };
+        let consumer = Arc::new(ConsumerState::default());
+        let readiness = Readiness::default()
+            .with_broker(broker.clone())
+            .with_database(database)
+            .with_consumer(Arc::clone(&consumer));
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("Failed to listen on {}", config.http_addr))?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            addr,
+            instance,
+            broker,
+            state,
+            readiness,
+            consumer,
+            config,
+        })
+    }
+
+    /// The address the HTTP API listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// This replica's instance id.
+    #[must_use]
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Serves HTTP and consumes replies until `shutdown` completes; then stops accepting, finishes requests in
+    /// flight and closes its broker channels.
+    ///
+    /// # Errors
+    /// Currently none after a successful build; the signature leaves room for fatal runtime errors.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let signal = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        let handler = Arc::new(ReplyHandler::new(
+            Arc::clone(&self.state.jobs),
+            &self.instance,
+        ));
+        let options = ConsumerOptions {
+            name: format!("gateway-{}", self.instance),
+            prefetch: REPLY_PREFETCH,
+            grace: self.config.shutdown_grace(),
+        };
+        let replies = tokio::spawn(consume(
+            self.broker.clone(),
+            handler,
+            options,
+            self.consumer,
+            signal(),
+        ));
+        tracing::info!(addr = %self.addr, instance = %self.instance, "Gateway listening.");
+        let submitter = Arc::clone(&self.state.submitter);
+        warp::serve(routes(self.state, self.readiness))
+            .incoming(self.listener)
+            .graceful(signal())
+            .run()
+            .await;
+        let _ = replies.await;
+        submitter.publisher().close().await;
+        tracing::info!("Gateway stopped.");
+        Ok(())
+    }
+}

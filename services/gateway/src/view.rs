@@ -1,0 +1,151 @@
+//! The status document clients see: `{"id", "status", "links", "result"?, "error"?}`.
+
+use imagepipe_proto::v1::ImageInfo;
+use serde::Serialize;
+
+use crate::jobs::JobState;
+
+/// A job's status as JSON.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct JobView {
+    /// The job id.
+    pub id: String,
+    /// `queued`, `processing`, `done` or `failed`.
+    pub status: &'static str,
+    /// Where to find the job's parts.
+    pub links: Links,
+    /// The result's format and size, once done (when known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<ResultView>,
+    /// Why the job failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorView>,
+}
+
+/// Links of a job.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Links {
+    /// This status document.
+    #[serde(rename = "self")]
+    pub status: String,
+    /// The result image.
+    pub result: String,
+    /// The uploaded original.
+    pub original: String,
+}
+
+/// The result image's description.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ResultView {
+    /// `jpeg`, `png` or `webp`.
+    pub format: &'static str,
+    /// MIME type.
+    pub content_type: &'static str,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorView {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable reason.
+    pub message: String,
+}
+
+impl JobView {
+    /// The view of job `id` in `state`, with links under `base` (empty for relative links).
+    #[must_use]
+    pub fn new(id: &str, state: &JobState, base: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            status: state.status.name(),
+            links: Links::new(id, base),
+            result: state.result.as_ref().map(ResultView::from),
+            error: state.failure.as_ref().map(|failure| ErrorView {
+                code: failure.code.clone(),
+                message: failure.message.clone(),
+            }),
+        }
+    }
+}
+
+impl Links {
+    /// The links of job `id` under `base`.
+    #[must_use]
+    pub fn new(id: &str, base: &str) -> Self {
+        Self {
+            status: format!("{base}/image/{id}/status"),
+            result: format!("{base}/image/{id}"),
+            original: format!("{base}/image/{id}/original"),
+        }
+    }
+}
+
+impl From<&ImageInfo> for ResultView {
+    fn from(info: &ImageInfo) -> Self {
+        Self {
+            format: info.format().name(),
+            content_type: info.format().mime_type(),
+            width: info.width,
+            height: info.height,
+            bytes: info.bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imagepipe_proto::v1::{ImageFormat, JobStatus};
+
+    use super::*;
+    use crate::jobs::JobFailure;
+
+    #[test]
+    fn a_queued_job_has_links_and_nothing_else() {
+        let view = JobView::new("abc", &JobState::queued(), "");
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "abc",
+                "status": "queued",
+                "links": {
+                    "self": "/image/abc/status",
+                    "result": "/image/abc",
+                    "original": "/image/abc/original"
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn done_and_failed_jobs_say_what_happened() {
+        let mut state = JobState::queued();
+        state.status = JobStatus::Done;
+        state.result = Some(ImageInfo {
+            format: ImageFormat::Webp as i32,
+            width: 10,
+            height: 5,
+            bytes: 99,
+        });
+        let json = serde_json::to_value(JobView::new("a", &state, "http://x")).unwrap();
+        assert_eq!(json["links"]["result"], "http://x/image/a");
+        assert_eq!(json["result"]["content_type"], "image/webp");
+        assert_eq!(json["result"]["width"], 10);
+        let mut state = JobState::queued();
+        state.status = JobStatus::Failed;
+        state.failure = Some(JobFailure {
+            code: "decode_failed".into(),
+            message: "bad".into(),
+        });
+        let json = serde_json::to_value(JobView::new("a", &state, "")).unwrap();
+        assert_eq!(json["status"], "failed");
+        assert_eq!(json["error"]["code"], "decode_failed");
+    }
+}

@@ -1,0 +1,205 @@
+//! Spawning gateways (and whole stacks) on port 0 with a private namespace and database.
+
+use std::{io::Cursor, time::Duration};
+
+use clap::Parser;
+use imagepipe_common::{
+    amqp::Broker,
+    config::{AmqpArgs, MongoArgs},
+};
+use tokio::{sync::watch, task::JoinHandle};
+
+/// The broker the tests use (`AMQP_URL`, else the local default).
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// The MongoDB-protocol server the tests use (`MONGODB_URI`, else the local default).
+pub fn mongodb_uri() -> String {
+    std::env::var("MONGODB_URI")
+        .unwrap_or_else(|_| "mongodb://127.0.0.1:27017/?directConnection=true".into())
+}
+
+/// A private namespace and database shared by the services of one test.
+pub struct Stack {
+    pub namespace: String,
+    pub database: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// A running gateway.
+pub struct Gateway {
+    pub base: String,
+}
+
+impl Stack {
+    /// A new, empty namespace and database.
+    pub fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            namespace: format!("t-{id}"),
+            database: format!("t_{id}"),
+            stop: watch::channel(false).0,
+            tasks: Vec::new(),
+        }
+    }
+
+    fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopped = self.stop.subscribe();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }
+
+    /// Starts a gateway replica; `extra` are additional command-line flags.
+    pub async fn gateway(&mut self, extra: &[&str]) -> Gateway {
+        let mut args = vec![
+            "imagepipe-gateway".to_owned(),
+            "--http-addr".into(),
+            "127.0.0.1:0".into(),
+            "--amqp-url".into(),
+            amqp_url(),
+            "--amqp-namespace".into(),
+            self.namespace.clone(),
+            "--mongodb-uri".into(),
+            mongodb_uri(),
+            "--mongodb-database".into(),
+            self.database.clone(),
+        ];
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        let config = imagepipe_gateway::Config::try_parse_from(args).unwrap();
+        let app = imagepipe_gateway::Application::build(config)
+            .await
+            .expect("the gateway starts");
+        let gateway = Gateway {
+            base: format!("http://{}", app.addr()),
+        };
+        let stopped = self.stopped();
+        self.tasks.push(tokio::spawn(async move {
+            app.run_until_stopped(stopped).await.unwrap();
+        }));
+        wait_ready(&gateway.base).await;
+        gateway
+    }
+
+    /// Starts a transformer.
+    pub async fn transformer(&mut self) {
+        let config = imagepipe_transformer::Config::try_parse_from([
+            "imagepipe-transformer",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--amqp-url",
+            &amqp_url(),
+            "--amqp-namespace",
+            &self.namespace,
+            "--workers",
+            "2",
+        ])
+        .unwrap();
+        let app = imagepipe_transformer::Application::build(config)
+            .await
+            .expect("the transformer starts");
+        let base = format!("http://{}", app.addr());
+        let stopped = self.stopped();
+        self.tasks.push(tokio::spawn(async move {
+            app.run_until_stopped(stopped).await.unwrap();
+        }));
+        wait_ready(&base).await;
+    }
+
+    /// Starts save2db.
+    pub async fn save2db(&mut self) {
+        let config = imagepipe_save2db::Config::try_parse_from([
+            "imagepipe-save2db",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--amqp-url",
+            &amqp_url(),
+            "--amqp-namespace",
+            &self.namespace,
+            "--mongodb-uri",
+            &mongodb_uri(),
+            "--mongodb-database",
+            &self.database,
+        ])
+        .unwrap();
+        let app = imagepipe_save2db::Application::build(config)
+            .await
+            .expect("save2db starts");
+        let base = format!("http://{}", app.addr());
+        let stopped = self.stopped();
+        self.tasks.push(tokio::spawn(async move {
+            app.run_until_stopped(stopped).await.unwrap();
+        }));
+        wait_ready(&base).await;
+    }
+
+    /// A handle on this stack's broker topology.
+    pub fn broker(&self) -> Broker {
+        Broker::new(
+            &AmqpArgs::new(amqp_url(), &self.namespace),
+            "imagepipe-tests",
+        )
+        .unwrap()
+    }
+
+    /// This stack's archive, as save2db writes it.
+    pub async fn archive(&self) -> imagepipe_save2db::ArchiveStore {
+        let database = imagepipe_common::mongo::connect(
+            &MongoArgs::new(mongodb_uri(), &self.database),
+            "imagepipe-tests",
+        )
+        .await
+        .unwrap();
+        imagepipe_save2db::ArchiveStore::open(database, "images")
+            .await
+            .unwrap()
+    }
+
+    /// Stops every service, then deletes the topology and drops the database.
+    pub async fn teardown(self) {
+        let _ = self.stop.send(true);
+        let broker = self.broker();
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+        }
+        let _ = broker.delete_topology().await;
+        let client = mongodb::Client::with_uri_str(mongodb_uri()).await.unwrap();
+        let _ = client.database(&self.database).drop().await;
+    }
+}
+
+async fn wait_ready(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+            && response.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} never became ready");
+}
+
+/// A `width` x `height` test picture encoded as `format`.
+pub fn picture(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            (x * 255 / width) as u8,
+            (y * 255 / height) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    });
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+/// Decodes an image the API returned: its format and dimensions.
+pub fn decoded(bytes: &[u8]) -> (image::ImageFormat, u32, u32) {
+    let format = image::guess_format(bytes).unwrap();
+    let image = image::load_from_memory_with_format(bytes, format).unwrap();
+    (format, image.width(), image.height())
+}
