@@ -173,13 +173,24 @@ http_status() {
 
 pid_file() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
 
+# Whether process PID runs (a zombie, exited but not yet reaped, does not count).
+alive() {
+  local stat
+  kill -0 "$1" 2>/dev/null || return 1
+  read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 # Prints the pid recorded for NAME when that process still runs the expected program; else nothing.
 recorded_pid() {
-  local name=$1 expected=${2:-$1} file pid
+  local name=$1 expected=${2:-$1} file pid cmdline
   file=$(pid_file "$name")
   [[ -f $file ]] || return 0
   pid=$(<"$file")
-  if [[ $pid =~ ^[0-9]+$ ]] && [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$expected"; then
+  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 0
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
+  if [[ $cmdline == *"$expected"* ]]; then
     printf '%s\n' "$pid"
   fi
 }
@@ -204,10 +215,10 @@ stop_recorded() {
     log "Stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
+      alive "$pid" || break
       sleep 0.25
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       warn "$name did not stop within ${STOP_TIMEOUT}s; killing it."
       kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -345,7 +356,7 @@ ensure_mongo() {
   pid=$(<"$(pid_file secantusdb)")
   for ((i = 0; i < 120; i++)); do
     port_open "$host" "$port" && break
-    kill -0 "$pid" 2>/dev/null || {
+    alive "$pid" || {
       tail -n 20 "$LOG_DIR/secantusdb.log" >&2
       die "SecantusDB exited; its log is $LOG_DIR/secantusdb.log"
     }
@@ -378,7 +389,7 @@ start_service() {
   for ((i = 0; i < READY_TIMEOUT * 2; i++)); do
     status=$(http_status "$host" "$port" /readyz)
     [[ $status == 200 ]] && return 0
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       tail -n 30 "$LOG_DIR/$name.log" >&2
       die "$name exited during start-up; its log is $LOG_DIR/$name.log"
     fi
