@@ -98,9 +98,9 @@ ensure_build_deps() {
   if [[ ${#missing[@]} -gt 0 ]]; then
     apt_install "${missing[@]}"
   fi
-  if ! command -v cargo >/dev/null 2>&1 && [[ -f "$HOME/.cargo/env" ]]; then
+  if ! command -v cargo >/dev/null 2>&1 && [[ -f "${HOME:-/root}/.cargo/env" ]]; then
     # shellcheck source=/dev/null
-    source "$HOME/.cargo/env"
+    source "${HOME:-/root}/.cargo/env"
   fi
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first."
 }
