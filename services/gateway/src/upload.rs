@@ -82,7 +82,21 @@ where
             let limit = max / 3 * 4 + ENVELOPE_ALLOWANCE;
             check_length(request.content_length, limit, max)?;
             let text = collect(body, limit, max).await?;
-            read_json(&text, max, &mut options, &mut filename)?
+            // Parsing and decoding megabytes of base64 is CPU work: keep it off the executor.
+            let (bytes, parsed_options, parsed_filename) = tokio::task::spawn_blocking(move || {
+                read_json(&text, max, &mut options, &mut filename)
+                    .map(|bytes| (bytes, options, filename))
+            })
+            .await
+            .map_err(|error| {
+                ApiError::bad_request(
+                    "invalid_json",
+                    format!("reading the JSON body failed: {error}"),
+                )
+            })??;
+            options = parsed_options;
+            filename = parsed_filename;
+            bytes
         }
         essence if essence.starts_with("image/") || essence == "application/octet-stream" => {
             check_length(request.content_length, max, max)?;
