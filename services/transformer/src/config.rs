@@ -5,9 +5,12 @@ use std::{net::SocketAddr, time::Duration};
 
 use imagepipe_common::config::{AmqpArgs, LogArgs};
 
-use crate::engine::{DEFAULT_MAX_PIXELS, Limits};
+use crate::{
+    convert::ConvertArgs,
+    engine::{DEFAULT_MAX_PIXELS, Limits},
+};
 
-/// How to run a transformer replica.
+/// How to run a transformer replica (the default), or the one-shot `convert` command.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "imagepipe-transformer",
@@ -15,6 +18,9 @@ use crate::engine::{DEFAULT_MAX_PIXELS, Limits};
     about = "Consumes imagepipe jobs: resizes and converts images, publishes results and archives."
 )]
 pub struct Config {
+    /// `convert`: transform files once, without a broker. Absent: run the service.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// The broker and topology namespace.
     #[command(flatten)]
     pub amqp: AmqpArgs,
@@ -46,6 +52,13 @@ pub struct Config {
     /// Seconds in-flight jobs may take to finish at shutdown before they are abandoned (and redelivered).
     #[arg(long, env = "TRANSFORMER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Transform image files with the engine and write the results; no broker needed.
+    Convert(ConvertArgs),
 }
 
 impl Config {
@@ -128,6 +141,40 @@ mod tests {
         assert_eq!(config.workers, 2);
         assert_eq!(config.instance_id, "tf-1");
         assert_eq!(config.limits(), Limits::new(1000));
+    }
+
+    #[test]
+    fn convert_is_a_subcommand() {
+        let config = Config::try_parse_from([
+            "imagepipe-transformer",
+            "convert",
+            "--width",
+            "256",
+            "--fit",
+            "cover",
+            "--format",
+            "webp",
+            "--out-dir",
+            "out",
+            "a.jpg",
+            "b.png",
+        ])
+        .unwrap();
+        let Some(Command::Convert(args)) = config.command else {
+            panic!("expected convert");
+        };
+        assert_eq!(args.files.len(), 2);
+        assert_eq!(args.threads, 1);
+        let spec = args.spec();
+        assert_eq!(spec.width, Some(256));
+        assert_eq!(spec.fit(), imagepipe_proto::v1::Fit::Cover);
+        assert_eq!(spec.format(), imagepipe_proto::v1::ImageFormat::Webp);
+        assert!(Config::try_parse_from(["t", "convert", "--out-dir", "o"]).is_err());
+        assert!(
+            Config::try_parse_from(["t", "convert", "--format", "gif", "--out-dir", "o", "a"])
+                .is_err()
+        );
+        assert!(Config::try_parse_from(["t"]).unwrap().command.is_none());
     }
 
     #[test]

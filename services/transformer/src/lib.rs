@@ -21,6 +21,12 @@
 //! | `--log-level` | `LOG_LEVEL` (`RUST_LOG` wins) | `info` |
 //! | `--log-format` | `LOG_FORMAT` | `pretty` (or `json`) |
 //!
+//! # One-shot mode
+//! `imagepipe-transformer convert [--width W] [--height H] [--fit contain|cover|fill] [--format jpeg|png|webp]
+//! [--quality Q] [--threads N] [--max-pixels P] --out-dir DIR FILE...` runs the same engine on files, one
+//! thread unless told otherwise, writes `DIR/<stem>.<format>`, prints `ok FILE -> OUT WxH BYTES bytes MS ms`
+//! or `error FILE: CODE: MESSAGE` per input, and exits non-zero if any input failed.
+//!
 //! # Failed jobs
 //! A job that cannot be transformed is reported as `failed`, with one of these `error_code`s, and acked (the
 //! original is still archived): `decode_failed` (not a readable image), `unsupported_format` (an image format
@@ -31,7 +37,8 @@
 //! the quorum queue's delivery limit if that never succeeds).
 //!
 //! # Layout
-//! - [`config`]: [`Config`], the clap flags.
+//! - [`config`]: [`Config`], the clap flags, and the [`Command`]s.
+//! - [`convert`]: the one-shot `convert` command (files in, files out, no broker).
 //! - [`startup`]: [`Application`] — `build`, `addr`, `run_until_stopped`.
 //! - [`engine`]: `transform(bytes, spec, limits)`: decode, orient, resize, encode.
 //! - [`worker`]: [`TransformWorker`](worker::TransformWorker) (the consumer's handler, `process_one`) and its
@@ -39,11 +46,12 @@
 //! - [`error`]: [`EngineError`] and its codes.
 
 pub mod config;
+pub mod convert;
 pub mod engine;
 pub mod error;
 pub mod startup;
 pub mod worker;
 
-pub use config::Config;
+pub use config::{Command, Config};
 pub use error::EngineError;
 pub use startup::Application;

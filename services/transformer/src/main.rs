@@ -1,12 +1,23 @@
-//! The `imagepipe-transformer` binary: parse the configuration, start logging, run until SIGINT/SIGTERM.
+//! The `imagepipe-transformer` binary: parse the configuration; run the one-shot `convert` command, or start
+//! logging and run the service until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use imagepipe_common::{shutdown, telemetry};
-use imagepipe_transformer::{Application, Config};
+use imagepipe_transformer::{Application, Command, Config, convert};
+
+fn main() -> anyhow::Result<ExitCode> {
+    let config = Config::parse();
+    if let Some(Command::Convert(args)) = &config.command {
+        return Ok(convert::run(args));
+    }
+    serve(config)?;
+    Ok(ExitCode::SUCCESS)
+}
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+async fn serve(config: Config) -> anyhow::Result<()> {
     telemetry::init("transformer", &config.log);
     Application::build(config)
         .await?

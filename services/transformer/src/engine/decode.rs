@@ -1,13 +1,16 @@
 //! From bytes to 8-bit pixels: sniff the format, decode under limits, apply the EXIF orientation, and bring
 //! every pixel layout down to 8 bits per channel (the resizer and every encoder then see one of four layouts:
 //! L8, LA8, RGB8, RGBA8).
+//!
+//! JPEGs go to libjpeg-turbo first ([`super::jpeg`], which may shrink them on load); everything else, and
+//! the JPEGs it hands back, to the `image` crate's decoders.
 
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, metadata::Orientation};
 use imagepipe_proto::v1::ImageFormat;
 
-use super::limits::Limits;
+use super::{jpeg, limits::Limits};
 use crate::EngineError;
 
 /// A decoded, upright, 8-bit image and the format it was encoded in.
@@ -17,6 +20,8 @@ pub(crate) struct Decoded {
     pub image: DynamicImage,
     /// The encoded format the bytes were in.
     pub format: ImageFormat,
+    /// The upright size of the encoded image. The pixels may be smaller: a JPEG can be shrunk on load.
+    pub source: (u32, u32),
 }
 
 /// The format of `bytes`, from their signature.
@@ -52,32 +57,32 @@ fn image_format(bytes: &[u8]) -> Result<(image::ImageFormat, ImageFormat), Engin
     Ok((guessed, format))
 }
 
-/// Decodes `bytes` (the first frame of an animation), upright and at 8 bits per channel.
+/// Decodes `bytes` (the first frame of an animation), upright and at 8 bits per channel. A JPEG may be
+/// decoded smaller than its source, but never below `min_size(upright source size)`; other formats are
+/// decoded at their full size.
 ///
 /// # Errors
 /// [`EngineError::DecodeFailed`] for unreadable data, [`EngineError::UnsupportedFormat`] for formats or
 /// features the decoders do not support, [`EngineError::TooLarge`] when the image exceeds `limits` (checked
 /// from the header, before the pixels are allocated).
-pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, EngineError> {
+pub(crate) fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    min_size: &dyn Fn((u32, u32)) -> (u32, u32),
+) -> Result<Decoded, EngineError> {
     let (guessed, format) = image_format(bytes)?;
+    if format == ImageFormat::Jpeg
+        && let Some(decoded) = jpeg::decode(bytes, limits, min_size)?
+    {
+        return Ok(decoded);
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), guessed);
     let mut decoder_limits = limits.decoder_limits();
     reader.limits(decoder_limits.clone());
     let mut decoder = reader.into_decoder().map_err(from_image_error)?;
 
     let (width, height) = decoder.dimensions();
-    if width == 0 || height == 0 {
-        return Err(EngineError::DecodeFailed(format!(
-            "the image claims to be {width}x{height} pixels"
-        )));
-    }
-    if !limits.allows(width, height) {
-        return Err(EngineError::TooLarge(format!(
-            "{width}x{height} is {} pixels; at most {} are accepted",
-            u64::from(width) * u64::from(height),
-            limits.max_pixels
-        )));
-    }
+    limits.check_input(width, height)?;
     // The decoded buffer counts against the allocation budget, as `ImageReader::decode` does it.
     decoder_limits
         .reserve(decoder.total_bytes())
@@ -91,6 +96,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, EngineErr
     let mut image = DynamicImage::from_decoder(decoder).map_err(from_image_error)?;
     image.apply_orientation(orientation);
     Ok(Decoded {
+        source: (image.width(), image.height()),
         image: to_eight_bit(image),
         format,
     })
@@ -143,24 +149,29 @@ mod tests {
 
     #[test]
     fn garbage_is_decode_failed() {
-        let error = decode(&[0x13, 0x37, 0, 1, 2, 3, 4, 5], &Limits::default()).unwrap_err();
+        let error = decode(
+            &[0x13, 0x37, 0, 1, 2, 3, 4, 5],
+            &Limits::default(),
+            &|size| size,
+        )
+        .unwrap_err();
         assert_eq!(error.code(), "decode_failed");
     }
 
     #[test]
     fn truncated_png_is_decode_failed() {
         let png = samples::png(&samples::rgb(64, 64));
-        let error = decode(&png[..png.len() / 2], &Limits::default()).unwrap_err();
+        let error = decode(&png[..png.len() / 2], &Limits::default(), &|size| size).unwrap_err();
         assert_eq!(error.code(), "decode_failed", "{error}");
     }
 
     #[test]
     fn refuses_images_over_the_pixel_limit_from_the_header() {
         let png = samples::png(&samples::rgb(20, 20));
-        let error = decode(&png, &Limits::new(399)).unwrap_err();
+        let error = decode(&png, &Limits::new(399), &|size| size).unwrap_err();
         assert_eq!(error.code(), "too_large");
         assert!(error.to_string().contains("20x20"), "{error}");
-        assert!(decode(&png, &Limits::new(400)).is_ok());
+        assert!(decode(&png, &Limits::new(400), &|size| size).is_ok());
     }
 
     #[test]
@@ -169,7 +180,7 @@ mod tests {
             Rgba([u16::MAX, 0, (x * 10_000) as u16, u16::MAX])
         });
         let png = samples::encode(&DynamicImage::ImageRgba16(image), image::ImageFormat::Png);
-        let decoded = decode(&png, &Limits::default()).unwrap();
+        let decoded = decode(&png, &Limits::default(), &|size| size).unwrap();
         assert_eq!(decoded.format, ImageFormat::Png);
         let DynamicImage::ImageRgba8(pixels) = decoded.image else {
             panic!("expected RGBA8, got {:?}", decoded.image.color());
@@ -180,7 +191,7 @@ mod tests {
     #[test]
     fn palette_png_with_transparency_decodes_to_rgba() {
         let png = samples::palette_png_with_transparency();
-        let decoded = decode(&png, &Limits::default()).unwrap();
+        let decoded = decode(&png, &Limits::default(), &|size| size).unwrap();
         let DynamicImage::ImageRgba8(pixels) = decoded.image else {
             panic!("expected RGBA8, got {:?}", decoded.image.color());
         };
@@ -201,7 +212,7 @@ mod tests {
             }
         });
         let jpeg = samples::with_exif_orientation(&samples::jpeg(&source), 6);
-        let decoded = decode(&jpeg, &Limits::default()).unwrap();
+        let decoded = decode(&jpeg, &Limits::default(), &|size| size).unwrap();
         let pixels = decoded.image.to_rgb8();
         assert_eq!(pixels.dimensions(), (20, 40));
         let top = pixels.get_pixel(10, 5);
@@ -216,7 +227,7 @@ mod tests {
     #[test]
     fn animated_gif_gives_its_first_frame() {
         let gif = samples::two_frame_gif();
-        let decoded = decode(&gif, &Limits::default()).unwrap();
+        let decoded = decode(&gif, &Limits::default(), &|size| size).unwrap();
         assert_eq!(decoded.format, ImageFormat::Gif);
         let pixels = decoded.image.to_rgba8();
         assert_eq!(pixels.dimensions(), (3, 2));

@@ -26,6 +26,32 @@ impl Plan {
     pub(crate) fn keeps_size(&self, source: (u32, u32)) -> bool {
         (self.width, self.height) == source
     }
+
+    /// The smallest size a `source` image may be decoded at and still resampled to this plan by scaling down
+    /// only: the result's size, or for `cover` the size the whole source is scaled to before the overflow is
+    /// cropped (each side at most the source's).
+    pub(crate) fn min_decode_size(&self, source: (u32, u32)) -> (u32, u32) {
+        let (source_width, source_height) =
+            (u64::from(source.0.max(1)), u64::from(source.1.max(1)));
+        let (width, height) = (u64::from(self.width), u64::from(self.height));
+        let (need_width, need_height) = if !self.crop_to_fit {
+            (width, height)
+        } else if width * source_height >= height * source_width {
+            // The box is relatively wider than the source: the width binds, the height overflows.
+            (width, ceil_scale(source_height, width, source_width))
+        } else {
+            (ceil_scale(source_width, height, source_height), height)
+        };
+        (
+            u32::try_from(need_width.min(source_width)).unwrap_or(source.0),
+            u32::try_from(need_height.min(source_height)).unwrap_or(source.1),
+        )
+    }
+}
+
+/// `value * numerator / denominator`, rounded up.
+fn ceil_scale(value: u64, numerator: u64, denominator: u64) -> u64 {
+    (value * numerator).div_ceil(denominator)
 }
 
 /// Plans the result of `request` on a `source` = (width, height) image (both at least 1).
@@ -110,7 +136,7 @@ mod tests {
             height,
             fit,
             format: None,
-            quality: 85,
+            quality: None,
         }
     }
 
@@ -165,6 +191,32 @@ mod tests {
             size((3, 2), request(Some(1), None, Fit::Contain)),
             (1, 1),
             "rounds, at least 1"
+        );
+    }
+
+    #[test]
+    fn decode_size_is_the_result_or_the_uncropped_cover() {
+        let plan_for = |source, width, height, fit| {
+            plan(
+                source,
+                &request(Some(width), Some(height), fit),
+                &Limits::default(),
+            )
+            .unwrap()
+        };
+        let contain = plan_for((4000, 3000), 256, 256, Fit::Contain);
+        assert_eq!(contain.min_decode_size((4000, 3000)), (256, 192));
+        let cover = plan_for((4000, 3000), 256, 256, Fit::Cover);
+        assert_eq!(cover.min_decode_size((4000, 3000)), (342, 256));
+        let cover = plan_for((3000, 4000), 256, 100, Fit::Cover);
+        assert_eq!(cover.min_decode_size((3000, 4000)), (256, 342));
+        let fill = plan_for((400, 300), 100, 290, Fit::Fill);
+        assert_eq!(fill.min_decode_size((400, 300)), (100, 290));
+        let enlarge = plan_for((100, 50), 400, 400, Fit::Cover);
+        assert_eq!(
+            enlarge.min_decode_size((100, 50)),
+            (100, 50),
+            "never past the source"
         );
     }
 

@@ -1,5 +1,7 @@
 //! What the engine refuses to allocate: the guard that turns a decompression bomb into an error, not an OOM.
 
+use crate::EngineError;
+
 /// Most pixels per side of a requested result (and of a result derived from one side).
 pub const MAX_SIDE: u32 = 16_384;
 
@@ -50,6 +52,26 @@ impl Limits {
         let mut limits = image::Limits::default();
         limits.max_alloc = Some(self.max_alloc_bytes());
         limits
+    }
+
+    /// Checks a `width` x `height` input, as its header declares it, before any pixel is decoded.
+    ///
+    /// # Errors
+    /// [`EngineError::DecodeFailed`] for a zero side; [`EngineError::TooLarge`] over [`Limits::max_pixels`].
+    pub(crate) fn check_input(&self, width: u32, height: u32) -> Result<(), EngineError> {
+        if width == 0 || height == 0 {
+            return Err(EngineError::DecodeFailed(format!(
+                "the image claims to be {width}x{height} pixels"
+            )));
+        }
+        if !self.allows(width, height) {
+            return Err(EngineError::TooLarge(format!(
+                "{width}x{height} is {} pixels; at most {} are accepted",
+                u64::from(width) * u64::from(height),
+                self.max_pixels
+            )));
+        }
+        Ok(())
     }
 
     /// Whether a `width` x `height` image is within [`Limits::max_pixels`].

@@ -5,19 +5,25 @@
 //! Pipeline: `request` checks the spec → `decode` sniffs the format from the bytes, decodes under
 //! [`Limits`] (first frame of an animation), applies the EXIF orientation and converts to 8 bits per channel
 //! → `geometry` plans the result size → `resize` resamples (fast_image_resize, Lanczos3) → `encode`
-//! writes JPEG, PNG or (lossless) WebP.
+//! writes JPEG, PNG or WebP.
+//!
+//! JPEGs are decoded by libjpeg-turbo at a reduced IDCT scale when the result is much smaller than the
+//! source (shrink-on-load, `jpeg`), and written by libjpeg-turbo; lossy WebP is written by libwebp (`webp`).
+//! Both are C libraries built from bundled sources (libjpeg-turbo needs cmake and nasm to build).
 
 mod decode;
 mod encode;
 mod geometry;
+mod jpeg;
 mod limits;
 mod request;
 mod resize;
 #[cfg(test)]
 mod samples;
 mod transform;
+mod webp;
 
 pub use decode::sniff;
 pub use limits::{DEFAULT_MAX_PIXELS, Limits, MAX_SIDE, WEBP_MAX_SIDE};
-pub use request::DEFAULT_JPEG_QUALITY;
+pub use request::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY};
 pub use transform::{DEFAULT_OUTPUT, transform};

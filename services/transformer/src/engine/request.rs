@@ -8,6 +8,9 @@ use crate::EngineError;
 /// JPEG quality when the spec does not set one.
 pub const DEFAULT_JPEG_QUALITY: u8 = 85;
 
+/// Lossy WebP quality when the spec does not set one.
+pub const DEFAULT_WEBP_QUALITY: u8 = 80;
+
 /// A validated transform spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Request {
@@ -19,8 +22,8 @@ pub(crate) struct Request {
     pub fit: Fit,
     /// The output format asked for (always writable), or `None` for "like the input".
     pub format: Option<ImageFormat>,
-    /// Encoder quality, 1..=100.
-    pub quality: u8,
+    /// Encoder quality as asked, 1..=100 (`None`: each format's default).
+    pub quality: Option<u8>,
 }
 
 impl Request {
@@ -57,8 +60,8 @@ impl Request {
             }
         };
         let quality = match spec.quality {
-            None => DEFAULT_JPEG_QUALITY,
-            Some(quality @ 1..=100) => u8::try_from(quality).unwrap_or(DEFAULT_JPEG_QUALITY),
+            None => None,
+            Some(quality @ 1..=100) => u8::try_from(quality).ok(),
             Some(quality) => {
                 return Err(EngineError::InvalidSpec(format!(
                     "quality {quality} is out of range; use 1 to 100"
@@ -103,7 +106,7 @@ mod tests {
                 height: None,
                 fit: Fit::Contain,
                 format: None,
-                quality: DEFAULT_JPEG_QUALITY,
+                quality: None,
             }
         );
     }
@@ -153,7 +156,7 @@ mod tests {
             ..spec()
         })
         .unwrap();
-        assert_eq!((request.quality, request.fit), (40, Fit::Cover));
+        assert_eq!((request.quality, request.fit), (Some(40), Fit::Cover));
         for quality in [0, 101] {
             assert!(
                 Request::from_spec(&TransformSpec {

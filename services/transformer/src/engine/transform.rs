@@ -23,15 +23,19 @@ pub fn transform(
     limits: &Limits,
 ) -> Result<Output, EngineError> {
     let request = Request::from_spec(spec)?;
-    let decoded = decode::decode(original, limits)?;
+    // Plan once from the header's size so a JPEG can be shrunk on load, then again from the decoded source
+    // size (the same numbers; a spec the first plan refuses fails the second time, after decoding).
+    let min_size = |source| {
+        geometry::plan(source, &request, limits).map_or(source, |plan| plan.min_decode_size(source))
+    };
+    let decoded = decode::decode(original, limits, &min_size)?;
     let format = request.format.unwrap_or(if decoded.format.is_writable() {
         decoded.format
     } else {
         ImageFormat::Jpeg
     });
-    let source = decoded.image.dimensions();
-    let plan = geometry::plan(source, &request, limits)?;
-    let image = if plan.keeps_size(source) {
+    let plan = geometry::plan(decoded.source, &request, limits)?;
+    let image = if plan.keeps_size(decoded.image.dimensions()) {
         decoded.image
     } else {
         resize::resize(&decoded.image, &plan)?

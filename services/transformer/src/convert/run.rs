@@ -1,0 +1,147 @@
+//! Converting the files: the engine on `--threads` scoped threads, one report line per input, as each ends.
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc,
+    },
+    time::Instant,
+};
+
+use imagepipe_proto::v1::TransformSpec;
+
+use super::ConvertArgs;
+use crate::engine::{self, Limits};
+
+/// What became of one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// Written to `output`: `width` x `height`, `bytes` long, in `millis` (read, transform and write).
+    Converted {
+        /// The input file.
+        input: PathBuf,
+        /// The file written.
+        output: PathBuf,
+        /// Result width.
+        width: u32,
+        /// Result height.
+        height: u32,
+        /// Result size in bytes.
+        bytes: u64,
+        /// Wall time in milliseconds.
+        millis: u128,
+    },
+    /// Not converted: the engine's error code (or `io` for a file that could not be read or written).
+    Failed {
+        /// The input file.
+        input: PathBuf,
+        /// `decode_failed`, `too_large`, …, or `io`.
+        code: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Report::Converted {
+                input,
+                output,
+                width,
+                height,
+                bytes,
+                millis,
+            } => write!(
+                f,
+                "ok {} -> {} {width}x{height} {bytes} bytes {millis} ms",
+                input.display(),
+                output.display()
+            ),
+            Report::Failed {
+                input,
+                code,
+                message,
+            } => write!(f, "error {}: {code}: {message}", input.display()),
+        }
+    }
+}
+
+/// Converts every file of `args`, prints a line per input on stdout, and says whether all succeeded.
+#[must_use]
+pub fn run(args: &ConvertArgs) -> ExitCode {
+    if let Err(error) = std::fs::create_dir_all(&args.out_dir) {
+        eprintln!("error: cannot create {}: {error}", args.out_dir.display());
+        return ExitCode::FAILURE;
+    }
+    let spec = args.spec();
+    let limits = Limits::new(args.max_pixels);
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::channel();
+    let threads = usize::from(args.threads).min(args.files.len()).max(1);
+    let mut failures = 0usize;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (next, spec, files) = (&next, &spec, &args.files);
+            scope.spawn(move || {
+                while let Some(input) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let report = convert_file(input, &args.out_dir, spec, &limits);
+                    if sender.send(report).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for report in receiver {
+            if matches!(report, Report::Failed { .. }) {
+                failures += 1;
+            }
+            println!("{report}");
+        }
+    });
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Reads `input`, transforms it as `spec` asks and writes `<stem>.<format>` into `out_dir`.
+#[must_use]
+pub fn convert_file(input: &Path, out_dir: &Path, spec: &TransformSpec, limits: &Limits) -> Report {
+    let started = Instant::now();
+    let failed = |code: &str, message: String| Report::Failed {
+        input: input.to_owned(),
+        code: code.to_owned(),
+        message,
+    };
+    let original = match std::fs::read(input) {
+        Ok(bytes) => bytes,
+        Err(error) => return failed("io", format!("cannot read the file: {error}")),
+    };
+    let output = match engine::transform(&original, spec, limits) {
+        Ok(output) => output,
+        Err(error) => return failed(error.code(), error.to_string()),
+    };
+    let info = output.info.unwrap_or_default();
+    let stem = input.file_stem().unwrap_or(input.as_os_str());
+    let mut name = stem.to_owned();
+    name.push(".");
+    name.push(info.format().name());
+    let path = out_dir.join(name);
+    if let Err(error) = std::fs::write(&path, &output.data) {
+        return failed("io", format!("cannot write {}: {error}", path.display()));
+    }
+    Report::Converted {
+        input: input.to_owned(),
+        output: path,
+        width: info.width,
+        height: info.height,
+        bytes: info.bytes,
+        millis: started.elapsed().as_millis(),
+    }
+}
