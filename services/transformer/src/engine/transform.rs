@@ -206,6 +206,42 @@ mod tests {
     }
 
     #[test]
+    fn every_exif_orientation_survives_shrink_on_load() {
+        // 160x80 stored, four coloured quadrants; shrunk to a quarter of the upright size (decoded at 2/8).
+        let colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]];
+        let stored = image::RgbImage::from_fn(160, 80, |x, y| {
+            image::Rgb(colours[usize::from(x >= 80) + 2 * usize::from(y >= 40)])
+        });
+        let jpeg = samples::jpeg(&stored);
+        for exif in 1..=8u8 {
+            let orientation = image::metadata::Orientation::from_exif(exif).unwrap();
+            let mut upright = DynamicImage::ImageRgb8(stored.clone());
+            upright.apply_orientation(orientation);
+            let (width, height) = (upright.width(), upright.height());
+            let tagged = samples::with_exif_orientation(&jpeg, u16::from(exif));
+            let output = run(&tagged, &spec(Some(width / 4), None, Fit::Contain));
+            assert_eq!(
+                info(&output),
+                (ImageFormat::Jpeg, width / 4, height / 4),
+                "{exif}"
+            );
+            let result = image::load_from_memory(&output.data).unwrap().to_rgb8();
+            for (fx, fy) in [(1, 1), (3, 1), (1, 3), (3, 3)] {
+                let expected = upright
+                    .to_rgb8()
+                    .get_pixel(width * fx / 4, height * fy / 4)
+                    .0;
+                let got = result.get_pixel(width * fx / 16, height * fy / 16).0;
+                let close = expected.iter().zip(got).all(|(&e, g)| e.abs_diff(g) < 48);
+                assert!(
+                    close,
+                    "orientation {exif} at {fx}/4,{fy}/4: {got:?} vs {expected:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn errors_carry_their_codes() {
         let png = samples::png(&samples::rgb(20, 20));
         let code = |bytes: &[u8], spec: &TransformSpec, limits: Limits| {
