@@ -4,13 +4,14 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context as _;
+use futures_util::FutureExt as _;
 use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::Readiness,
     mongo,
 };
 use imagepipe_save2db::ArchiveStore;
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
 
 use crate::{
     config::Config,
@@ -122,17 +123,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop, stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        });
-        let signal = move || {
-            let mut stopped = stopped.clone();
-            async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            }
-        };
+        let shutdown = shutdown.shared();
         let handler = Arc::new(ReplyHandler::new(
             Arc::clone(&self.state.jobs),
             &self.instance,
@@ -147,13 +138,13 @@ impl Application {
             handler,
             options,
             self.consumer,
-            signal(),
+            shutdown.clone(),
         ));
         tracing::info!(addr = %self.addr, instance = %self.instance, "Gateway listening.");
         let submitter = Arc::clone(&self.state.submitter);
         warp::serve(routes(self.state, self.readiness))
             .incoming(self.listener)
-            .graceful(signal())
+            .graceful(shutdown)
             .run()
             .await;
         let _ = replies.await;

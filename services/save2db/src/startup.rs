@@ -4,12 +4,13 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
+use futures_util::FutureExt as _;
 use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::{self, Readiness},
     mongo,
 };
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
 
 use crate::{ArchiveStore, ArchiveWorker, Config};
 
@@ -89,14 +90,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop, stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        });
-        let signal = |mut stopped: watch::Receiver<bool>| async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        };
+        let shutdown = shutdown.shared();
 
         let worker = Arc::new(ArchiveWorker::new(
             self.store,
@@ -118,9 +112,9 @@ impl Application {
             Arc::clone(&worker),
             options,
             state,
-            signal(stopped.clone()),
+            shutdown.clone(),
         );
-        let health = health::serve(self.listener, readiness, signal(stopped));
+        let health = health::serve(self.listener, readiness, shutdown);
         tokio::join!(consumer, health);
         worker.publisher().close().await;
         tracing::info!("save2db stopped.");
