@@ -60,7 +60,10 @@ impl Message for JobEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v1::{Fit, ImageFormat, ImageInfo, JobStatus, Output, TransformSpec, job_event};
+    use crate::v1::{
+        Fit, Gravity, ImageFormat, ImageInfo, JobStatus, Output, TransformSpec, Variant, Watermark,
+        job_event, watermark,
+    };
 
     fn spec() -> TransformSpec {
         TransformSpec {
@@ -69,6 +72,15 @@ mod tests {
             fit: Fit::Cover as i32,
             format: ImageFormat::Webp as i32,
             quality: Some(80),
+            gravity: Gravity::North as i32,
+            rotate: 90,
+            blur: Some(1.5),
+            watermark: Some(Watermark {
+                mark: Some(watermark::Mark::Text("© imagepipe".into())),
+                opacity: Some(0.4),
+                ..Watermark::default()
+            }),
+            ..TransformSpec::default()
         }
     }
 
@@ -89,10 +101,21 @@ mod tests {
             }),
             accepted_by: "gw-1".into(),
             filename: "cat.png".into(),
+            variants: vec![
+                Variant {
+                    name: "thumb".into(),
+                    spec: Some(spec()),
+                },
+                Variant {
+                    name: "preset".into(),
+                    spec: None,
+                },
+            ],
         };
         let decoded = ImageSubmitted::from_payload(message.to_payload()).unwrap();
         assert_eq!(decoded, message);
         assert_eq!(decoded.spec.unwrap().height, None, "absent stays absent");
+        assert_eq!(decoded.variants[1].spec, None, "a preset stays a preset");
     }
 
     #[test]

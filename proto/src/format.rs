@@ -1,6 +1,6 @@
 //! Names and MIME types of the contract's enums, shared by the HTTP API, the engine and the job documents.
 
-use crate::v1::{Fit, ImageFormat, JobStatus};
+use crate::v1::{Fit, Flip, Gravity, ImageFormat, JobStatus};
 
 impl ImageFormat {
     /// The MIME type of an encoded image of this format.
@@ -56,13 +56,14 @@ impl ImageFormat {
 }
 
 impl Fit {
-    /// The API name: `contain`, `cover` or `fill`.
+    /// The API name: `contain`, `cover`, `fill` or `inside`.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Fit::Unspecified | Fit::Contain => "contain",
             Fit::Cover => "cover",
             Fit::Fill => "fill",
+            Fit::Inside => "inside",
         }
     }
 
@@ -73,6 +74,102 @@ impl Fit {
             "contain" => Fit::Contain,
             "cover" => Fit::Cover,
             "fill" => Fit::Fill,
+            "inside" => Fit::Inside,
+            _ => return None,
+        })
+    }
+}
+
+impl Gravity {
+    /// Every anchor, for listing and tests.
+    pub const ALL: [Gravity; 9] = [
+        Gravity::Center,
+        Gravity::North,
+        Gravity::South,
+        Gravity::East,
+        Gravity::West,
+        Gravity::NorthEast,
+        Gravity::NorthWest,
+        Gravity::SouthEast,
+        Gravity::SouthWest,
+    ];
+
+    /// The API name: `center`, `north`, …, `south-west`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Gravity::Unspecified | Gravity::Center => "center",
+            Gravity::North => "north",
+            Gravity::South => "south",
+            Gravity::East => "east",
+            Gravity::West => "west",
+            Gravity::NorthEast => "north-east",
+            Gravity::NorthWest => "north-west",
+            Gravity::SouthEast => "south-east",
+            Gravity::SouthWest => "south-west",
+        }
+    }
+
+    /// Parses an API name, case-insensitively; also `centre`, `northeast`/`north_east`/`ne` and the like.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name: String = name
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_' | ' '))
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Some(match name.as_str() {
+            "center" | "centre" | "c" => Gravity::Center,
+            "north" | "n" | "top" => Gravity::North,
+            "south" | "s" | "bottom" => Gravity::South,
+            "east" | "e" | "right" => Gravity::East,
+            "west" | "w" | "left" => Gravity::West,
+            "northeast" | "ne" => Gravity::NorthEast,
+            "northwest" | "nw" => Gravity::NorthWest,
+            "southeast" | "se" => Gravity::SouthEast,
+            "southwest" | "sw" => Gravity::SouthWest,
+            _ => return None,
+        })
+    }
+
+    /// Where a box of `inner` size sits in one of `outer` size under this anchor (`Unspecified`: centred),
+    /// as fractions from 0 (left/top) to 1 (right/bottom).
+    #[must_use]
+    pub fn fractions(self) -> (f64, f64) {
+        match self {
+            Gravity::Unspecified | Gravity::Center => (0.5, 0.5),
+            Gravity::North => (0.5, 0.0),
+            Gravity::South => (0.5, 1.0),
+            Gravity::East => (1.0, 0.5),
+            Gravity::West => (0.0, 0.5),
+            Gravity::NorthEast => (1.0, 0.0),
+            Gravity::NorthWest => (0.0, 0.0),
+            Gravity::SouthEast => (1.0, 1.0),
+            Gravity::SouthWest => (0.0, 1.0),
+        }
+    }
+}
+
+impl Flip {
+    /// The API name: `none`, `horizontal`, `vertical` or `both`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Flip::Unspecified => "none",
+            Flip::Horizontal => "horizontal",
+            Flip::Vertical => "vertical",
+            Flip::Both => "both",
+        }
+    }
+
+    /// Parses an API name, case-insensitively; also `h`, `v`, `x` (horizontal) and `y` (vertical).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "none" => Flip::Unspecified,
+            "horizontal" | "h" | "x" => Flip::Horizontal,
+            "vertical" | "v" | "y" => Flip::Vertical,
+            "both" | "hv" | "xy" => Flip::Both,
             _ => return None,
         })
     }
@@ -125,8 +222,19 @@ mod tests {
         ] {
             assert_eq!(ImageFormat::from_name(format.name()), Some(format));
         }
-        for fit in [Fit::Contain, Fit::Cover, Fit::Fill] {
+        for fit in [Fit::Contain, Fit::Cover, Fit::Fill, Fit::Inside] {
             assert_eq!(Fit::from_name(fit.name()), Some(fit));
+        }
+        for gravity in Gravity::ALL {
+            assert_eq!(Gravity::from_name(gravity.name()), Some(gravity));
+        }
+        for flip in [
+            Flip::Unspecified,
+            Flip::Horizontal,
+            Flip::Vertical,
+            Flip::Both,
+        ] {
+            assert_eq!(Flip::from_name(flip.name()), Some(flip));
         }
         for status in [
             JobStatus::Queued,
@@ -143,6 +251,9 @@ mod tests {
         assert_eq!(ImageFormat::from_name("JPG"), Some(ImageFormat::Jpeg));
         assert_eq!(Fit::from_name("Cover"), Some(Fit::Cover));
         assert_eq!(ImageFormat::from_name("svg"), None);
+        assert_eq!(Gravity::from_name("North_East"), Some(Gravity::NorthEast));
+        assert_eq!(Gravity::from_name("se"), Some(Gravity::SouthEast));
+        assert_eq!(Gravity::from_name("middle"), None);
     }
 
     #[test]

@@ -1,92 +1,76 @@
-//! Transform options as clients send them (query string, form fields or JSON members), validated into the
-//! contract's `TransformSpec`.
+//! A job's options as clients send them (query string, form fields or JSON members): the transform options of
+//! [`imagepipe_proto::options`], a `variants` list, and a watermark image, validated into the contract's
+//! [`TransformSpec`] and [`Variant`]s.
 
-use imagepipe_proto::v1::{Fit, ImageFormat, TransformSpec};
+use bytes::Bytes;
+use imagepipe_proto::{
+    options, spec,
+    v1::{TransformSpec, Variant},
+};
 
 use crate::error::ApiError;
 
-/// Largest width or height a client may ask for.
-pub const MAX_DIMENSION: u32 = 16_384;
+/// The parameter naming a job's variants.
+pub const VARIANTS: &str = "variants";
 
-/// The option names, for error messages.
-const KNOWN: &str = "width, height, fit, format, quality";
+/// The form field or JSON member carrying a watermark image.
+pub const WATERMARK_IMAGE: &str = "watermark_image";
 
-/// Validated transform options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TransformOptions {
-    /// Target width.
-    pub width: Option<u32>,
-    /// Target height.
-    pub height: Option<u32>,
-    /// How to fit the box.
-    pub fit: Fit,
-    /// Output format; unspecified: same as the input where writable, else JPEG.
-    pub format: ImageFormat,
-    /// Lossy encoder quality, 1-100.
-    pub quality: Option<u32>,
+/// Options gathered from a request, checked as a whole by [`JobOptions::finish`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobOptions {
+    spec: TransformSpec,
+    variants: Option<String>,
 }
 
-impl TransformOptions {
-    /// Whether `name` is a transform option (other parameters, like `filename`, are handled by the caller).
+/// A job's checked options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobSpec {
+    /// The job's own spec; with variants, the base every compact variant started from.
+    pub spec: TransformSpec,
+    /// The named outputs; empty: one output made by `spec`.
+    pub variants: Vec<Variant>,
+}
+
+impl JobOptions {
+    /// Whether `name` is an option of a job (other parameters, like `filename`, are the caller's).
     #[must_use]
     pub fn is_option(name: &str) -> bool {
-        matches!(name, "width" | "height" | "fit" | "format" | "quality")
+        options::is_option(name) || name == VARIANTS
     }
 
-    /// Sets option `name` from its text `value`. An empty value leaves the option unset.
+    /// Sets option `name` from its text `value`. An empty value leaves the option as it is.
     ///
     /// # Errors
-    /// [`ApiError::InvalidOption`] for an unknown name or a value out of range.
+    /// [`ApiError::InvalidOption`] for an unknown name or a value that is not what the option takes.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
-        let value = value.trim();
-        if value.is_empty() {
+        if name == VARIANTS {
+            if !value.trim().is_empty() {
+                self.variants = Some(value.to_owned());
+            }
             return Ok(());
         }
-        match name {
-            "width" => self.width = Some(dimension(name, value)?),
-            "height" => self.height = Some(dimension(name, value)?),
-            "fit" => {
-                self.fit = Fit::from_name(value).ok_or_else(|| {
-                    ApiError::InvalidOption(format!(
-                        "fit must be contain, cover or fill, not `{value}`"
-                    ))
-                })?;
+        options::set(&mut self.spec, name, value).map_err(|error| {
+            if options::is_option(name) {
+                ApiError::InvalidOption(error.0)
+            } else {
+                ApiError::InvalidOption(format!(
+                    "unknown option `{name}`; the options are {}, {VARIANTS}, {WATERMARK_IMAGE} and filename",
+                    options::NAMES.join(", ")
+                ))
             }
-            "format" => {
-                let format = ImageFormat::from_name(value)
-                    .filter(|format| format.is_writable())
-                    .ok_or_else(|| {
-                        ApiError::InvalidOption(format!(
-                            "format must be jpeg, png or webp, not `{value}`"
-                        ))
-                    })?;
-                self.format = format;
-            }
-            "quality" => {
-                let quality = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|quality| (1..=100).contains(quality))
-                    .ok_or_else(|| {
-                        ApiError::InvalidOption(format!(
-                            "quality must be a whole number from 1 to 100, not `{value}`"
-                        ))
-                    })?;
-                self.quality = Some(quality);
-            }
-            _ => {
-                return Err(ApiError::InvalidOption(format!(
-                    "unknown option `{name}`; the options are {KNOWN}"
-                )));
-            }
-        }
-        Ok(())
+        })
+    }
+
+    /// Makes `image` the watermark.
+    pub fn set_watermark_image(&mut self, image: Bytes) {
+        options::set_watermark_image(&mut self.spec, image);
     }
 
     /// Options from `(name, value)` pairs, later pairs overriding earlier ones.
     ///
     /// # Errors
-    /// As [`TransformOptions::set`].
+    /// As [`JobOptions::set`].
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, ApiError> {
@@ -97,81 +81,99 @@ impl TransformOptions {
         Ok(options)
     }
 
-    /// The contract's spec for these options.
-    #[must_use]
-    pub fn to_spec(&self) -> TransformSpec {
-        TransformSpec {
-            width: self.width,
-            height: self.height,
-            fit: self.fit as i32,
-            format: self.format as i32,
-            quality: self.quality,
-        }
-    }
-}
-
-fn dimension(name: &str, value: &str) -> Result<u32, ApiError> {
-    value
-        .parse::<u32>()
-        .ok()
-        .filter(|size| (1..=MAX_DIMENSION).contains(size))
-        .ok_or_else(|| {
-            ApiError::InvalidOption(format!(
-                "{name} must be a whole number of pixels from 1 to {MAX_DIMENSION}, not `{value}`"
-            ))
+    /// Checks the options as a whole: the spec, then the variants parsed on top of it.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidOption`] saying what is wrong.
+    pub fn finish(self) -> Result<JobSpec, ApiError> {
+        spec::check(&self.spec).map_err(|error| ApiError::InvalidOption(error.0))?;
+        let variants = match &self.variants {
+            Some(text) => options::parse_variants(text, &self.spec)
+                .map_err(|error| ApiError::InvalidOption(error.0))?,
+            None => Vec::new(),
+        };
+        Ok(JobSpec {
+            spec: self.spec,
+            variants,
         })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use imagepipe_proto::v1::{Fit, Gravity, ImageFormat, watermark::Mark};
+
     use super::*;
 
     #[test]
-    fn parses_every_option() {
-        let options = TransformOptions::from_pairs([
+    fn parses_options_and_variants() {
+        let job = JobOptions::from_pairs([
             ("width", "320"),
-            ("height", " 200 "),
             ("fit", "COVER"),
+            ("gravity", "north"),
             ("format", "jpg"),
-            ("quality", "70"),
+            ("variants", "thumb:64x64,big:1000w.webp,preset"),
         ])
+        .unwrap()
+        .finish()
         .unwrap();
+        assert_eq!(job.spec.width, Some(320));
+        assert_eq!(job.spec.fit(), Fit::Cover);
+        assert_eq!(job.spec.gravity(), Gravity::North);
+        assert_eq!(job.spec.format(), ImageFormat::Jpeg);
+        let names: Vec<_> = job.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["thumb", "big", "preset"]);
+        let big = job.variants[1].spec.clone().unwrap();
         assert_eq!(
-            options,
-            TransformOptions {
-                width: Some(320),
-                height: Some(200),
-                fit: Fit::Cover,
-                format: ImageFormat::Jpeg,
-                quality: Some(70),
-            }
+            (big.width, big.format(), big.fit()),
+            (Some(1000), ImageFormat::Webp, Fit::Cover)
         );
-        let spec = options.to_spec();
-        assert_eq!(spec.fit(), Fit::Cover);
-        assert_eq!(spec.format(), ImageFormat::Jpeg);
     }
 
     #[test]
     fn empty_values_leave_defaults() {
-        let options = TransformOptions::from_pairs([("width", ""), ("format", "")]).unwrap();
-        assert_eq!(options, TransformOptions::default());
-        assert_eq!(options.to_spec().fit(), Fit::Unspecified);
+        let job = JobOptions::from_pairs([("width", ""), ("variants", " ")])
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert_eq!(job, JobSpec::default());
+    }
+
+    #[test]
+    fn a_watermark_needs_its_mark() {
+        let options = JobOptions::from_pairs([("watermark_opacity", "0.5")]).unwrap();
+        let error = options.clone().finish().unwrap_err();
+        assert!(
+            error.to_string().contains("needs a text or an image"),
+            "{error}"
+        );
+        let mut with_image = options;
+        with_image.set_watermark_image(Bytes::from_static(b"png bytes"));
+        let job = with_image.finish().unwrap();
+        assert!(matches!(
+            job.spec.watermark.unwrap().mark,
+            Some(Mark::Image(_))
+        ));
     }
 
     #[test]
     fn rejects_bad_values_with_a_clear_message() {
         for (name, value, needle) in [
             ("width", "0", "from 1 to 16384"),
-            ("width", "abc", "whole number"),
-            ("height", "99999", "from 1 to 16384"),
-            ("fit", "stretch", "contain, cover or fill"),
+            ("fit", "stretch", "contain, cover, fill or inside"),
             ("format", "gif", "jpeg, png or webp"),
-            ("quality", "101", "1 to 100"),
+            ("rotate", "45", "0, 90, 180 or 270"),
             ("widht", "10", "unknown option `widht`"),
         ] {
-            let error = TransformOptions::from_pairs([(name, value)]).unwrap_err();
+            let error = JobOptions::from_pairs([(name, value)]).unwrap_err();
             assert_eq!(error.code(), "invalid_option");
             assert!(error.to_string().contains(needle), "{error}");
         }
+        let error = JobOptions::from_pairs([("variants", "a:1,a:2")])
+            .unwrap()
+            .finish()
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid_option");
+        assert!(error.to_string().contains("named twice"), "{error}");
     }
 }

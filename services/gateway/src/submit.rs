@@ -67,11 +67,12 @@ impl Submitter {
             trace_id: trace_id.clone(),
             reply_routing_key: routing::result(&self.instance),
             submitted_at_ms: now_ms(),
-            spec: Some(upload.options.to_spec()),
+            spec: Some(upload.options.spec),
             original: upload.bytes.clone(),
             original_info: Some(info),
             accepted_by: self.instance.clone(),
             filename: upload.filename.unwrap_or_default(),
+            variants: upload.options.variants,
         };
         let envelope = Envelope {
             routing_key: routing::SUBMIT,

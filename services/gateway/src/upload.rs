@@ -9,7 +9,12 @@ use base64::{
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 
-use crate::{error::ApiError, options::TransformOptions};
+use imagepipe_proto::spec::MAX_WATERMARK_IMAGE_BYTES;
+
+use crate::{
+    error::ApiError,
+    options::{JobOptions, JobSpec, WATERMARK_IMAGE},
+};
 
 /// Room for the other parts of a multipart form and for JSON's syntax around the base64 text.
 const ENVELOPE_ALLOWANCE: u64 = 64 * 1024;
@@ -20,7 +25,7 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// An upload's image bytes, the client's file name, and the transform options.
+/// An upload's image bytes, the client's file name, and the job's checked options.
 #[derive(Debug, Clone)]
 pub struct Upload {
     /// The encoded image, exactly as the client sent it.
@@ -28,7 +33,7 @@ pub struct Upload {
     /// The client's file name, when it gave one.
     pub filename: Option<String>,
     /// The validated options (query string first, then form fields or JSON members).
-    pub options: TransformOptions,
+    pub options: JobSpec,
 }
 
 /// The request as the upload route sees it.
@@ -54,7 +59,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
     B: Buf + Send,
 {
-    let mut options = TransformOptions::default();
+    let mut options = JobOptions::default();
     let mut filename = None;
     for (name, value) in request.query {
         apply(&mut options, &mut filename, name, value)?;
@@ -114,13 +119,13 @@ where
     Ok(Upload {
         bytes,
         filename,
-        options,
+        options: options.finish()?,
     })
 }
 
 /// Applies one query parameter, form field or JSON member other than the image.
 fn apply(
-    options: &mut TransformOptions,
+    options: &mut JobOptions,
     filename: &mut Option<String>,
     name: &str,
     value: &str,
@@ -173,7 +178,7 @@ async fn read_form<S>(
     body: S,
     boundary: &str,
     max: u64,
-    options: &mut TransformOptions,
+    options: &mut JobOptions,
     filename: &mut Option<String>,
 ) -> Result<Bytes, ApiError>
 where
@@ -193,6 +198,9 @@ where
                 *filename = field.file_name().and_then(clean_filename);
             }
             image = Some(field.bytes().await.map_err(|e| form_error(e, max))?);
+        } else if name == WATERMARK_IMAGE {
+            let mark = field.bytes().await.map_err(|e| form_error(e, max))?;
+            options.set_watermark_image(check_watermark_size(mark)?);
         } else {
             let value = field.text().await.map_err(|e| form_error(e, max))?;
             apply(options, filename, &name, &value)?;
@@ -221,7 +229,7 @@ fn form_error(error: multer::Error, max: u64) -> ApiError {
 fn read_json(
     text: &[u8],
     max: u64,
-    options: &mut TransformOptions,
+    options: &mut JobOptions,
     filename: &mut Option<String>,
 ) -> Result<Bytes, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(text).map_err(|error| {
@@ -246,14 +254,26 @@ fn read_json(
                     "`image` must be a base64 string",
                 ));
             }
+            (WATERMARK_IMAGE, serde_json::Value::String(encoded)) => {
+                let mark =
+                    decode_base64(WATERMARK_IMAGE, encoded, MAX_WATERMARK_IMAGE_BYTES as u64)?;
+                options.set_watermark_image(mark);
+            }
             (_, serde_json::Value::Null) => {}
             (_, serde_json::Value::String(text)) => apply(options, filename, name, text)?,
             (_, serde_json::Value::Number(number)) => {
                 apply(options, filename, name, &number.to_string())?;
             }
+            (_, serde_json::Value::Bool(flag)) => {
+                apply(options, filename, name, &flag.to_string())?;
+            }
+            // A variant list may come as JSON itself.
+            ("variants", list @ serde_json::Value::Array(_)) => {
+                apply(options, filename, name, &list.to_string())?;
+            }
             (_, _) => {
                 return Err(ApiError::InvalidOption(format!(
-                    "`{name}` must be a string or a number"
+                    "`{name}` must be a string, a number or a boolean"
                 )));
             }
         }
@@ -261,11 +281,22 @@ fn read_json(
     let encoded = image.ok_or_else(|| {
         ApiError::bad_request("missing_image", "the JSON body has no member `image`")
     })?;
-    decode_base64(encoded, max)
+    decode_base64("image", encoded, max)
+}
+
+/// A watermark image within the contract's size limit.
+fn check_watermark_size(mark: Bytes) -> Result<Bytes, ApiError> {
+    if mark.len() > MAX_WATERMARK_IMAGE_BYTES {
+        return Err(ApiError::InvalidOption(format!(
+            "the watermark image is {} bytes; at most {MAX_WATERMARK_IMAGE_BYTES} are accepted",
+            mark.len()
+        )));
+    }
+    Ok(mark)
 }
 
 /// Decodes standard base64 (padded or not, line breaks allowed), optionally as a `data:` URL.
-fn decode_base64(encoded: &str, max: u64) -> Result<Bytes, ApiError> {
+fn decode_base64(member: &str, encoded: &str, max: u64) -> Result<Bytes, ApiError> {
     let encoded = match encoded.split_once(";base64,") {
         Some((prefix, data)) if prefix.starts_with("data:") => data,
         _ => encoded,
@@ -275,23 +306,32 @@ fn decode_base64(encoded: &str, max: u64) -> Result<Bytes, ApiError> {
         .filter(|byte| !byte.is_ascii_whitespace())
         .collect();
     if compact.len() as u64 / 4 * 3 > max {
-        return Err(ApiError::PayloadTooLarge { limit: max });
+        return Err(too_large(member, max));
     }
     let bytes = BASE64.decode(&compact).map_err(|error| {
         ApiError::bad_request(
             "invalid_base64",
-            format!("`image` is not valid base64: {error}"),
+            format!("`{member}` is not valid base64: {error}"),
         )
     })?;
     if bytes.len() as u64 > max {
-        return Err(ApiError::PayloadTooLarge { limit: max });
+        return Err(too_large(member, max));
     }
     Ok(Bytes::from(bytes))
+}
+
+fn too_large(member: &str, max: u64) -> ApiError {
+    if member == "image" {
+        ApiError::PayloadTooLarge { limit: max }
+    } else {
+        ApiError::InvalidOption(format!("`{member}` is larger than {max} bytes"))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use futures_util::stream;
+    use imagepipe_proto::v1::watermark::Mark;
 
     use super::*;
 
@@ -322,7 +362,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(upload.bytes.as_ref(), b"abcdef");
-        assert_eq!(upload.options.width, Some(32));
+        assert_eq!(upload.options.spec.width, Some(32));
         assert_eq!(upload.filename.as_deref(), Some("cat.png"));
     }
 
@@ -351,7 +391,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(upload.bytes.as_ref(), b"PNGDATA");
-        assert_eq!(upload.options.width, Some(40));
+        assert_eq!(upload.options.spec.width, Some(40));
         assert_eq!(upload.filename.as_deref(), Some("a.png"));
     }
 
@@ -386,13 +426,47 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(upload.bytes.as_ref(), b"hello");
-        assert_eq!(upload.options.width, Some(10));
-        assert_eq!(upload.options.height, Some(20));
+        assert_eq!(upload.options.spec.width, Some(10));
+        assert_eq!(upload.options.spec.height, Some(20));
         let data_url = br#"{"image": "data:image/png;base64,aGVsbG8="}"#;
         let upload = read(request("application/json", &[]), body(&[data_url]))
             .await
             .unwrap();
         assert_eq!(upload.bytes.as_ref(), b"hello");
+    }
+
+    #[tokio::test]
+    async fn reads_variants_flags_and_a_watermark_image_from_json() {
+        let json = br#"{"image": "aGVsbG8=", "grayscale": true, "watermark_image": "UE5H",
+            "variants": [{"name": "thumb", "width": 8}, {"name": "medium"}]}"#;
+        let upload = read(request("application/json", &[]), body(&[json]))
+            .await
+            .unwrap();
+        assert!(upload.options.spec.grayscale);
+        let mark = upload.options.spec.watermark.clone().unwrap().mark;
+        assert_eq!(mark, Some(Mark::Image(Bytes::from_static(b"PNG"))));
+        let names: Vec<_> = upload
+            .options
+            .variants
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
+        assert_eq!(names, ["thumb", "medium"]);
+    }
+
+    #[tokio::test]
+    async fn reads_a_watermark_image_from_a_form() {
+        let form = b"--XyZ\r\nContent-Disposition: form-data; name=\"watermark_image\"; filename=\"logo.png\"\r\n\r\nLOGO\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nPNGDATA\r\n--XyZ--\r\n";
+        let upload = read(
+            request("multipart/form-data; boundary=XyZ", &[]),
+            body(&[form]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(upload.bytes.as_ref(), b"PNGDATA");
+        let mark = upload.options.spec.watermark.unwrap().mark;
+        assert_eq!(mark, Some(Mark::Image(Bytes::from_static(b"LOGO"))));
     }
 
     #[tokio::test]

@@ -299,6 +299,7 @@ mod tests {
                 fit: Fit::Cover as i32,
                 format: ImageFormat::Webp as i32,
                 quality: Some(80),
+                ..TransformSpec::default()
             }),
             original: vec![1u8; 10].into(),
             original_info: info(ImageFormat::Png, 640, 480, 10),

@@ -347,7 +347,7 @@ fn encoded_like(image: &DynamicImage, spec: &TransformSpec) -> DynamicImage {
     let same_size = TransformSpec {
         width: None,
         height: None,
-        ..*spec
+        ..spec.clone()
     };
     let output = engine::transform(png.get_ref(), &same_size, &Limits::default())
         .expect("the engine encodes the reference");

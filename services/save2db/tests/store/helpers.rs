@@ -95,6 +95,7 @@ pub fn done_archive(job_id: &str, original_len: usize, output_len: usize) -> Ima
             fit: Fit::Cover as i32,
             format: ImageFormat::Jpeg as i32,
             quality: Some(80),
+            ..TransformSpec::default()
         }),
         original: bytes(original_len, 1).into(),
         original_info: info(ImageFormat::Png, 1920, 1200, original_len),

@@ -48,6 +48,7 @@ impl ConvertArgs {
                 .format
                 .map_or(ImageFormat::Unspecified as i32, |f| f as i32),
             quality: self.quality,
+            ..TransformSpec::default()
         }
     }
 }

@@ -59,7 +59,8 @@ fn ceil_scale(value: u64, numerator: u64, denominator: u64) -> u64 {
 /// - no width and no height: the source size;
 /// - one side: that side, the other derived keeping the aspect ratio;
 /// - both: `contain` fits inside the box keeping the aspect ratio (scaling up or down), `cover` fills the box
-///   and crops the centred overflow, `fill` stretches to the box.
+///   and crops the centred overflow, `fill` stretches to the box;
+/// - `inside`: as `contain` (or one side), but a source that already fits keeps its size.
 ///
 /// # Errors
 /// [`EngineError::TooLarge`] when a derived side exceeds 16384 pixels or the result exceeds the pixel limit.
@@ -69,8 +70,17 @@ pub(crate) fn plan(
     limits: &Limits,
 ) -> Result<Plan, EngineError> {
     let (source_width, source_height) = (u64::from(source.0.max(1)), u64::from(source.1.max(1)));
+    // `inside` never enlarges: a box the source already fits in keeps the source's size.
+    let fits_inside = request.fit == Fit::Inside
+        && request
+            .width
+            .is_none_or(|width| u64::from(width) >= source_width)
+        && request
+            .height
+            .is_none_or(|height| u64::from(height) >= source_height);
     let (width, height, crop_to_fit) = match (request.width, request.height) {
         (None, None) => (source_width, source_height, false),
+        _ if fits_inside => (source_width, source_height, false),
         (Some(width), None) => {
             let width = u64::from(width);
             (width, scale(source_height, width, source_width), false)
@@ -84,7 +94,7 @@ pub(crate) fn plan(
             match request.fit {
                 Fit::Cover => (width, height, true),
                 Fit::Fill => (width, height, false),
-                Fit::Contain | Fit::Unspecified => {
+                Fit::Contain | Fit::Inside | Fit::Unspecified => {
                     // Width-bound when width / source_width <= height / source_height.
                     if width * source_height <= height * source_width {
                         let fitted = scale(source_height, width, source_width).min(height);
@@ -153,6 +163,16 @@ mod tests {
         assert_eq!(size((300, 200), contain(150, 150)), (150, 100));
         assert_eq!(size((100, 50), contain(400, 400)), (400, 200), "scales up");
         assert_eq!(size((10_000, 1), contain(100, 100)), (100, 1), "at least 1");
+    }
+
+    #[test]
+    fn inside_never_enlarges() {
+        let inside = |w, h| request(w, h, Fit::Inside);
+        assert_eq!(size((400, 200), inside(Some(100), Some(100))), (100, 50));
+        assert_eq!(size((100, 50), inside(Some(400), Some(400))), (100, 50));
+        assert_eq!(size((100, 50), inside(Some(400), None)), (100, 50));
+        assert_eq!(size((100, 50), inside(None, Some(25))), (50, 25));
+        assert_eq!(size((100, 50), inside(Some(100), Some(10))), (20, 10));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::EngineError;
 
 /// Most pixels per side of a requested result (and of a result derived from one side).
-pub const MAX_SIDE: u32 = 16_384;
+pub const MAX_SIDE: u32 = imagepipe_proto::spec::MAX_SIDE;
 
 /// Most pixels per side of a WebP image (a limit of the format).
 pub const WEBP_MAX_SIDE: u32 = 16_383;

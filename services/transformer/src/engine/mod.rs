@@ -2,9 +2,9 @@
 //! an encoded [`Output`](imagepipe_proto::v1::Output). No async runtime, no broker: the worker calls
 //! [`transform`] on a blocking thread, and tests call it directly.
 //!
-//! Pipeline: `request` checks the spec → `decode` sniffs the format from the bytes, decodes under
+//! Pipeline: `request` checks each output's spec → `transform` has the original decoded once → `decode` sniffs the format from the bytes, decodes under
 //! [`Limits`] (first frame of an animation), applies the EXIF orientation and converts to 8 bits per channel
-//! → `geometry` plans the result size → `resize` resamples (fast_image_resize, Lanczos3) → `encode`
+//! → for each output (`render`), `geometry` plans the result size → `resize` resamples (fast_image_resize, Lanczos3) → `encode`
 //! writes JPEG, PNG or WebP.
 //!
 //! JPEGs are decoded by libjpeg-turbo at a reduced IDCT scale when the result is much smaller than the
@@ -16,6 +16,7 @@ mod encode;
 mod geometry;
 mod jpeg;
 mod limits;
+mod render;
 mod request;
 mod resize;
 #[cfg(test)]
@@ -26,4 +27,4 @@ mod webp;
 pub use decode::sniff;
 pub use limits::{DEFAULT_MAX_PIXELS, Limits, MAX_SIDE, WEBP_MAX_SIDE};
 pub use request::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY};
-pub use transform::{DEFAULT_OUTPUT, transform};
+pub use transform::{DEFAULT_OUTPUT, transform, transform_variants};

@@ -2,7 +2,6 @@
 
 use imagepipe_proto::v1::{Fit, ImageFormat, TransformSpec};
 
-use super::limits::MAX_SIDE;
 use crate::EngineError;
 
 /// JPEG quality when the spec does not set one.
@@ -14,9 +13,9 @@ pub const DEFAULT_WEBP_QUALITY: u8 = 80;
 /// A validated transform spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Request {
-    /// Target width, 1..=[`MAX_SIDE`].
+    /// Target width, 1..=[`MAX_SIDE`](imagepipe_proto::spec::MAX_SIDE).
     pub width: Option<u32>,
-    /// Target height, 1..=[`MAX_SIDE`].
+    /// Target height, 1..=[`MAX_SIDE`](imagepipe_proto::spec::MAX_SIDE).
     pub height: Option<u32>,
     /// How to fit into a width x height box (never `Unspecified`).
     pub fit: Fit,
@@ -30,66 +29,33 @@ impl Request {
     /// Checks `spec`.
     ///
     /// # Errors
-    /// [`EngineError::InvalidSpec`] for a side outside 1..=16384, a quality outside 1..=100, an unknown fit or
-    /// format, or an output format that cannot be written (gif, bmp, tiff).
+    /// [`EngineError::InvalidSpec`] for anything [`imagepipe_proto::spec::check`] refuses: a side outside
+    /// 1..=16384, a quality outside 1..=100, an unknown fit or format, an output format that cannot be written
+    /// (gif, bmp, tiff), …
     pub(crate) fn from_spec(spec: &TransformSpec) -> Result<Self, EngineError> {
-        let fit = match Fit::try_from(spec.fit) {
-            Ok(Fit::Unspecified) => Fit::Contain,
-            Ok(fit) => fit,
-            Err(_) => {
-                return Err(EngineError::InvalidSpec(format!(
-                    "unknown fit {}; use contain, cover or fill",
-                    spec.fit
-                )));
-            }
+        imagepipe_proto::spec::check(spec).map_err(|error| EngineError::InvalidSpec(error.0))?;
+        let fit = match spec.fit() {
+            Fit::Unspecified => Fit::Contain,
+            fit => fit,
         };
-        let format = match ImageFormat::try_from(spec.format) {
-            Ok(ImageFormat::Unspecified) => None,
-            Ok(format) if format.is_writable() => Some(format),
-            Ok(format) => {
-                return Err(EngineError::InvalidSpec(format!(
-                    "{} cannot be written; use jpeg, png or webp",
-                    format.name()
-                )));
-            }
-            Err(_) => {
-                return Err(EngineError::InvalidSpec(format!(
-                    "unknown output format {}; use jpeg, png or webp",
-                    spec.format
-                )));
-            }
-        };
-        let quality = match spec.quality {
-            None => None,
-            Some(quality @ 1..=100) => u8::try_from(quality).ok(),
-            Some(quality) => {
-                return Err(EngineError::InvalidSpec(format!(
-                    "quality {quality} is out of range; use 1 to 100"
-                )));
-            }
+        let format = match spec.format() {
+            ImageFormat::Unspecified => None,
+            format => Some(format),
         };
         Ok(Self {
-            width: side("width", spec.width)?,
-            height: side("height", spec.height)?,
+            width: spec.width,
+            height: spec.height,
             fit,
             format,
-            quality,
+            quality: spec.quality.and_then(|quality| u8::try_from(quality).ok()),
         })
-    }
-}
-
-fn side(name: &str, value: Option<u32>) -> Result<Option<u32>, EngineError> {
-    match value {
-        None => Ok(None),
-        Some(pixels @ 1..=MAX_SIDE) => Ok(Some(pixels)),
-        Some(pixels) => Err(EngineError::InvalidSpec(format!(
-            "{name} {pixels} is out of range; use 1 to {MAX_SIDE} pixels"
-        ))),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use imagepipe_proto::spec::MAX_SIDE;
+
     use super::*;
 
     fn spec() -> TransformSpec {

@@ -1,15 +1,15 @@
-//! One job's image work, end to end: check the spec, decode, plan, resize, encode.
+//! One job's image work: check every output's spec, decode the original once (as small as the largest output
+//! allows), then render each output from the decoded pixels, largest first.
 
-use image::GenericImageView;
-use imagepipe_proto::v1::{ImageFormat, ImageInfo, Output, TransformSpec};
+use imagepipe_proto::v1::{Output, TransformSpec, Variant};
 
-use super::{decode, encode, geometry, limits::Limits, request::Request, resize};
+use super::{decode, limits::Limits, render, request::Request};
 use crate::EngineError;
 
-/// The name of the single output of a plain resize.
+/// The name of the single output of a job without variants.
 pub const DEFAULT_OUTPUT: &str = "default";
 
-/// Transforms `original` as `spec` asks: one output named [`DEFAULT_OUTPUT`] with its [`ImageInfo`].
+/// Transforms `original` as `spec` asks: one output named [`DEFAULT_OUTPUT`] with its [`ImageInfo`](imagepipe_proto::v1::ImageInfo).
 ///
 /// The output format is `spec.format` when set, else the input's format when it can be written (JPEG, PNG,
 /// WebP), else JPEG. CPU-bound and blocking: call it off the async executor.
@@ -23,41 +23,77 @@ pub fn transform(
     limits: &Limits,
 ) -> Result<Output, EngineError> {
     let request = Request::from_spec(spec)?;
-    // Plan once from the header's size so a JPEG can be shrunk on load, then again from the decoded source
-    // size (the same numbers; a spec the first plan refuses fails the second time, after decoding).
+    let mut outputs = run(original, &[(DEFAULT_OUTPUT, request)], limits)?;
+    Ok(outputs.remove(0))
+}
+
+/// Transforms `original` into one output per variant, named after it, in the variants' order, all from one
+/// decode. Every variant must carry its spec (presets are resolved before the engine).
+///
+/// # Errors
+/// As [`transform`]; `invalid_spec` also for an empty list or a variant without a spec. Any variant failing
+/// fails the whole job: a job's outputs are all there or none is.
+pub fn transform_variants(
+    original: &[u8],
+    variants: &[Variant],
+    limits: &Limits,
+) -> Result<Vec<Output>, EngineError> {
+    if variants.is_empty() {
+        return Err(EngineError::InvalidSpec("no variants to make".into()));
+    }
+    imagepipe_proto::spec::check_variants(variants)
+        .map_err(|error| EngineError::InvalidSpec(error.0))?;
+    let requests = variants
+        .iter()
+        .map(|variant| {
+            let spec = variant.spec.as_ref().ok_or_else(|| {
+                EngineError::InvalidSpec(format!("variant `{}` has no spec", variant.name))
+            })?;
+            let request = Request::from_spec(spec).map_err(|error| match error {
+                EngineError::InvalidSpec(message) => {
+                    EngineError::InvalidSpec(format!("variant `{}`: {message}", variant.name))
+                }
+                other => other,
+            })?;
+            Ok((variant.name.as_str(), request))
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?;
+    run(original, &requests, limits)
+}
+
+fn run(
+    original: &[u8],
+    requests: &[(&str, Request)],
+    limits: &Limits,
+) -> Result<Vec<Output>, EngineError> {
+    // Decode no smaller than the largest output needs, in each direction.
     let min_size = |source| {
-        geometry::plan(source, &request, limits).map_or(source, |plan| plan.min_decode_size(source))
+        requests
+            .iter()
+            .fold((1, 1), |(width, height), (_, request)| {
+                let (w, h) = render::min_decode_size(request, source, limits);
+                (width.max(w), height.max(h))
+            })
     };
     let decoded = decode::decode(original, limits, &min_size)?;
-    let format = request.format.unwrap_or(if decoded.format.is_writable() {
-        decoded.format
-    } else {
-        ImageFormat::Jpeg
+    // Largest first: the biggest allocations happen while the least else is held.
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&index| {
+        let (width, height) = render::min_decode_size(&requests[index].1, decoded.source, limits);
+        std::cmp::Reverse(u64::from(width) * u64::from(height))
     });
-    let plan = geometry::plan(decoded.source, &request, limits)?;
-    let image = if plan.keeps_size(decoded.image.dimensions()) {
-        decoded.image
-    } else {
-        resize::resize(&decoded.image, &plan)?
-    };
-    let (width, height) = image.dimensions();
-    let data = encode::encode(image, format, request.quality)?;
-    Ok(Output {
-        name: DEFAULT_OUTPUT.to_owned(),
-        info: Some(ImageInfo {
-            format: format as i32,
-            width,
-            height,
-            bytes: data.len() as u64,
-        }),
-        data: data.into(),
-    })
+    let mut outputs: Vec<Option<Output>> = vec![None; requests.len()];
+    for index in order {
+        let (name, request) = &requests[index];
+        outputs[index] = Some(render::render(&decoded, request, name, limits)?);
+    }
+    Ok(outputs.into_iter().flatten().collect())
 }
 
 #[cfg(test)]
 mod tests {
     use image::DynamicImage;
-    use imagepipe_proto::v1::Fit;
+    use imagepipe_proto::v1::{Fit, ImageFormat};
 
     use super::*;
     use crate::engine::samples;
@@ -69,6 +105,73 @@ mod tests {
             fit: fit as i32,
             ..TransformSpec::default()
         }
+    }
+
+    #[test]
+    fn variants_come_from_one_decode_in_their_order() {
+        let jpeg = samples::jpeg(&samples::rgb(400, 300));
+        let variant = |name: &str, spec: TransformSpec| Variant {
+            name: name.to_owned(),
+            spec: Some(spec),
+        };
+        let variants = [
+            variant("thumb", spec(Some(40), Some(40), Fit::Cover)),
+            variant(
+                "big",
+                TransformSpec {
+                    format: ImageFormat::Webp as i32,
+                    ..spec(Some(200), None, Fit::Contain)
+                },
+            ),
+            variant("same", TransformSpec::default()),
+        ];
+        let outputs = transform_variants(&jpeg, &variants, &Limits::default()).unwrap();
+        let described: Vec<_> = outputs
+            .iter()
+            .map(|output| {
+                let info = output.info.unwrap();
+                (output.name.as_str(), info.format(), info.width, info.height)
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("thumb", ImageFormat::Jpeg, 40, 40),
+                ("big", ImageFormat::Webp, 200, 150),
+                ("same", ImageFormat::Jpeg, 400, 300),
+            ]
+        );
+        for output in &outputs {
+            let decoded = image::load_from_memory(&output.data).unwrap();
+            let info = output.info.unwrap();
+            assert_eq!(
+                (decoded.width(), decoded.height()),
+                (info.width, info.height)
+            );
+        }
+    }
+
+    #[test]
+    fn variants_need_specs_and_valid_names() {
+        let jpeg = samples::jpeg(&samples::rgb(40, 30));
+        let preset = [Variant {
+            name: "thumb".into(),
+            spec: None,
+        }];
+        let error = transform_variants(&jpeg, &preset, &Limits::default()).unwrap_err();
+        assert_eq!(error.code(), "invalid_spec");
+        assert!(error.to_string().contains("thumb"), "{error}");
+        let bad = [Variant {
+            name: "a".into(),
+            spec: Some(TransformSpec {
+                rotate: 33,
+                ..TransformSpec::default()
+            }),
+        }];
+        let error = transform_variants(&jpeg, &bad, &Limits::default()).unwrap_err();
+        assert!(error.to_string().contains("variant `a`"), "{error}");
+        let error = transform_variants(&jpeg, &[], &Limits::default()).unwrap_err();
+        assert_eq!(error.code(), "invalid_spec");
     }
 
     fn run(original: &[u8], spec: &TransformSpec) -> Output {

@@ -100,7 +100,7 @@ pub(crate) fn archive(job: &ImageSubmitted, report: &Report, by: &str) -> ImageA
         job_id: job.job_id.clone(),
         trace_id: job.trace_id.clone(),
         status: report.status() as i32,
-        spec: job.spec,
+        spec: job.spec.clone(),
         original: job.original.clone(),
         original_info: job.original_info,
         outputs: report.outputs(),
@@ -112,6 +112,7 @@ pub(crate) fn archive(job: &ImageSubmitted, report: &Report, by: &str) -> ImageA
         accepted_by: job.accepted_by.clone(),
         processed_by: by.to_owned(),
         filename: job.filename.clone(),
+        variants: job.variants.clone(),
     }
 }
 
@@ -141,6 +142,7 @@ mod tests {
             }),
             accepted_by: "gw".into(),
             filename: "a.png".into(),
+            ..ImageSubmitted::default()
         }
     }
 

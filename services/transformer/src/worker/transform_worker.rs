@@ -120,7 +120,7 @@ impl TransformWorker {
     /// Runs the engine on a blocking thread; a panic there becomes an `internal` failure.
     async fn run_engine(&self, job: &ImageSubmitted) -> Result<Output, Failure> {
         let original = job.original.clone();
-        let spec = job.spec.unwrap_or_default();
+        let spec = job.spec.clone().unwrap_or_default();
         let limits = self.limits;
         match tokio::task::spawn_blocking(move || engine::transform(&original, &spec, &limits))
             .await

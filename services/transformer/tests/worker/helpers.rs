@@ -125,6 +125,7 @@ pub fn job(original: Vec<u8>, spec: imagepipe_proto::v1::TransformSpec) -> Image
         original_info: None,
         accepted_by: GATEWAY.into(),
         filename: "test-image".into(),
+        variants: Vec::new(),
     }
 }
 
