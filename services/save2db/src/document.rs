@@ -3,7 +3,13 @@
 
 use std::collections::HashSet;
 
-use imagepipe_proto::v1::{Fit, ImageArchive, ImageFormat, ImageInfo, JobStatus, TransformSpec};
+use imagepipe_proto::{
+    options::colour_name,
+    v1::{
+        Fit, Flip, Gravity, ImageArchive, ImageFormat, ImageInfo, JobStatus, TransformSpec,
+        Variant, Watermark, watermark::Mark,
+    },
+};
 use mongodb::bson::{self, Document, doc};
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +37,11 @@ pub struct JobDocument {
     pub trace_id: String,
     /// `done` or `failed` (the API names of [`JobStatus`]).
     pub status: String,
-    /// What the client asked for.
+    /// What the client asked for (with variants: the options they started from).
     pub spec: SpecDocument,
+    /// The named outputs asked for, presets resolved; empty for a job with one `default` output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantDocument>,
     /// The client's file name, if it sent one.
     pub filename: Option<String>,
     /// The stored original (absent only if the archive carried no bytes).
@@ -69,19 +78,93 @@ impl JobDocument {
     }
 }
 
-/// The options a job ran with, in API names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The options a job ran with, in API names. Options left at their default are left out.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SpecDocument {
     /// Requested width in pixels.
     pub width: Option<u32>,
     /// Requested height in pixels.
     pub height: Option<u32>,
-    /// `contain`, `cover` or `fill`.
+    /// `contain`, `cover`, `fill` or `inside`.
     pub fit: String,
     /// Requested output format (`jpeg`, `png`, `webp`); absent: the input's where writable, else JPEG.
     pub format: Option<String>,
     /// Requested encoder quality.
     pub quality: Option<u32>,
+    /// Which part a `cover` crop keeps (`north`, `south-east`, …); absent: the centre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gravity: Option<String>,
+    /// Clockwise rotation in degrees.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rotate: u32,
+    /// `horizontal`, `vertical` or `both`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flip: Option<String>,
+    /// Converted to grey.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub grayscale: bool,
+    /// Blur sigma in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blur: Option<f32>,
+    /// Sharpen sigma in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sharpen: Option<f32>,
+    /// Background for flattening alpha into JPEG, `rrggbb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<String>,
+    /// Progressive JPEG.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub progressive: bool,
+    /// Lossless WebP.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lossless: bool,
+    /// The watermark drawn over the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<WatermarkDocument>,
+}
+
+/// A watermark as stored: its text, or the size of its image (the image itself is not kept).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WatermarkDocument {
+    /// The text drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The size in bytes of the image drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_bytes: Option<u64>,
+    /// Where (`south-east`, …).
+    pub position: String,
+    /// 0-1, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opacity: Option<f32>,
+    /// Pixels from the edges, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<u32>,
+    /// Size relative to the result, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f32>,
+    /// Text colour `rrggbb`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
+/// One named output asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantDocument {
+    /// The output's name (also its [`StoredFile::name`]).
+    pub name: String,
+    /// What it was made with.
+    pub spec: SpecDocument,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference.
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference.
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One file of a job in the GridFS bucket.
@@ -208,6 +291,7 @@ pub(crate) fn plan(
         trace_id: archive.trace_id.clone(),
         status: status.name().to_owned(),
         spec: spec_document(archive.spec.as_ref()),
+        variants: archive.variants.iter().map(variant_document).collect(),
         filename,
         original,
         outputs,
@@ -223,8 +307,11 @@ pub(crate) fn plan(
 }
 
 fn spec_document(spec: Option<&TransformSpec>) -> SpecDocument {
-    let spec = spec.cloned().unwrap_or_default();
+    let default = TransformSpec::default();
+    let spec = spec.unwrap_or(&default);
     let format = ImageFormat::try_from(spec.format).unwrap_or(ImageFormat::Unspecified);
+    let gravity = Gravity::try_from(spec.gravity).unwrap_or(Gravity::Unspecified);
+    let flip = Flip::try_from(spec.flip).unwrap_or(Flip::Unspecified);
     SpecDocument {
         width: spec.width,
         height: spec.height,
@@ -234,6 +321,44 @@ fn spec_document(spec: Option<&TransformSpec>) -> SpecDocument {
             .to_owned(),
         format: (format != ImageFormat::Unspecified).then(|| format.name().to_owned()),
         quality: spec.quality,
+        gravity: (gravity != Gravity::Unspecified).then(|| gravity.name().to_owned()),
+        rotate: spec.rotate,
+        flip: (flip != Flip::Unspecified).then(|| flip.name().to_owned()),
+        grayscale: spec.grayscale,
+        blur: spec.blur,
+        sharpen: spec.sharpen,
+        background: spec.background.map(colour_name),
+        progressive: spec.progressive,
+        lossless: spec.lossless,
+        watermark: spec.watermark.as_ref().map(watermark_document),
+    }
+}
+
+fn watermark_document(watermark: &Watermark) -> WatermarkDocument {
+    let (text, image_bytes) = match &watermark.mark {
+        Some(Mark::Text(text)) => (Some(text.clone()), None),
+        Some(Mark::Image(image)) => (None, Some(image.len() as u64)),
+        None => (None, None),
+    };
+    let position = match Gravity::try_from(watermark.position) {
+        Ok(Gravity::Unspecified) | Err(_) => Gravity::SouthEast,
+        Ok(gravity) => gravity,
+    };
+    WatermarkDocument {
+        text,
+        image_bytes,
+        position: position.name().to_owned(),
+        opacity: watermark.opacity,
+        margin: watermark.margin,
+        scale: watermark.scale,
+        color: watermark.color.map(colour_name),
+    }
+}
+
+fn variant_document(variant: &Variant) -> VariantDocument {
+    VariantDocument {
+        name: variant.name.clone(),
+        spec: spec_document(variant.spec.as_ref()),
     }
 }
 
@@ -288,6 +413,75 @@ mod tests {
         })
     }
 
+    #[test]
+    fn records_every_option_and_the_variants() {
+        let spec = TransformSpec {
+            width: Some(100),
+            fit: Fit::Inside as i32,
+            gravity: Gravity::NorthEast as i32,
+            rotate: 90,
+            flip: Flip::Both as i32,
+            grayscale: true,
+            blur: Some(1.5),
+            background: Some(0x00_80ff),
+            progressive: true,
+            watermark: Some(Watermark {
+                mark: Some(Mark::Image(vec![0; 42].into())),
+                opacity: Some(0.25),
+                ..Watermark::default()
+            }),
+            ..TransformSpec::default()
+        };
+        let archive = ImageArchive {
+            variants: vec![Variant {
+                name: "thumb".into(),
+                spec: Some(spec.clone()),
+            }],
+            spec: Some(spec),
+            ..done_archive()
+        };
+        let (document, _) = plan(&archive, bson::DateTime::now()).unwrap();
+        let expected = SpecDocument {
+            width: Some(100),
+            height: None,
+            fit: "inside".into(),
+            format: None,
+            quality: None,
+            gravity: Some("north-east".into()),
+            rotate: 90,
+            flip: Some("both".into()),
+            grayscale: true,
+            blur: Some(1.5),
+            sharpen: None,
+            background: Some("0080ff".into()),
+            progressive: true,
+            lossless: false,
+            watermark: Some(WatermarkDocument {
+                text: None,
+                image_bytes: Some(42),
+                position: "south-east".into(),
+                opacity: Some(0.25),
+                ..WatermarkDocument::default()
+            }),
+        };
+        assert_eq!(document.spec, expected);
+        assert_eq!(
+            document.variants,
+            [VariantDocument {
+                name: "thumb".into(),
+                spec: expected,
+            }]
+        );
+        // Round trip through BSON, and an old document without the new fields still reads.
+        let bson = bson::to_document(&document).unwrap();
+        assert!(
+            !bson.get_document("spec").unwrap().contains_key("lossless"),
+            "defaults left out"
+        );
+        let read: JobDocument = bson::from_document(bson).unwrap();
+        assert_eq!(read, document);
+    }
+
     fn done_archive() -> ImageArchive {
         ImageArchive {
             job_id: "job-1".into(),
@@ -340,6 +534,7 @@ mod tests {
                 fit: "cover".into(),
                 format: Some("webp".into()),
                 quality: Some(80),
+                ..SpecDocument::default()
             }
         );
         assert_eq!(document.filename.as_deref(), Some("cat.png"));

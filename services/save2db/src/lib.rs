@@ -20,7 +20,10 @@ pub mod store;
 pub mod worker;
 
 pub use config::Config;
-pub use document::{JobDocument, JobError, SpecDocument, StoredFile, original_id, output_id};
+pub use document::{
+    JobDocument, JobError, SpecDocument, StoredFile, VariantDocument, WatermarkDocument,
+    original_id, output_id,
+};
 pub use error::StoreError;
 pub use startup::Application;
 pub use store::ArchiveStore;

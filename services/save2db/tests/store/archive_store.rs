@@ -48,6 +48,7 @@ async fn a_done_archive_is_stored_with_its_document_and_exact_bytes() {
             fit: "cover".into(),
             format: Some("jpeg".into()),
             quality: Some(80),
+            ..SpecDocument::default()
         }
     );
     assert_eq!(document.filename.as_deref(), Some("holiday.png"));
