@@ -49,6 +49,7 @@ pub mod config;
 pub mod convert;
 pub mod engine;
 pub mod error;
+pub mod presets;
 pub mod startup;
 pub mod worker;
 

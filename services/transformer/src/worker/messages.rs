@@ -2,7 +2,7 @@
 //! functions: the worker publishes them, tests inspect them.
 
 use imagepipe_proto::v1::{
-    ImageArchive, ImageResult, ImageSubmitted, JobEvent, JobStatus, Output, job_event,
+    ImageArchive, ImageResult, ImageSubmitted, JobEvent, JobStatus, Output, Variant, job_event,
 };
 
 use crate::EngineError;
@@ -36,10 +36,12 @@ impl From<EngineError> for Failure {
     }
 }
 
-/// What became of a job: its output or its failure, and when the work started and ended.
+/// What became of a job: its outputs or its failure, the variants as resolved (presets filled in), and when
+/// the work started and ended.
 #[derive(Debug, Clone)]
 pub(crate) struct Report {
-    pub outcome: Result<Output, Failure>,
+    pub outcome: Result<Vec<Output>, Failure>,
+    pub variants: Vec<Variant>,
     pub started_at_ms: i64,
     pub finished_at_ms: i64,
 }
@@ -54,7 +56,7 @@ impl Report {
     }
 
     fn outputs(&self) -> Vec<Output> {
-        self.outcome.iter().cloned().collect()
+        self.outcome.clone().unwrap_or_default()
     }
 
     fn error(&self) -> (String, String) {
@@ -112,7 +114,7 @@ pub(crate) fn archive(job: &ImageSubmitted, report: &Report, by: &str) -> ImageA
         accepted_by: job.accepted_by.clone(),
         processed_by: by.to_owned(),
         filename: job.filename.clone(),
-        variants: job.variants.clone(),
+        variants: report.variants.clone(),
     }
 }
 
@@ -156,8 +158,13 @@ mod tests {
 
     #[test]
     fn done_job_carries_its_output_everywhere() {
+        let thumb = Variant {
+            name: "default".into(),
+            spec: Some(TransformSpec::default()),
+        };
         let report = Report {
-            outcome: Ok(output()),
+            outcome: Ok(vec![output()]),
+            variants: vec![thumb.clone()],
             started_at_ms: 20,
             finished_at_ms: 30,
         };
@@ -187,6 +194,11 @@ mod tests {
             (10, 20, 30)
         );
         assert_eq!(archive.spec, job().spec);
+        assert_eq!(
+            archive.variants,
+            [thumb],
+            "the resolved variants are archived"
+        );
         assert_eq!(archive.original_info, job().original_info);
         assert_eq!(
             (archive.accepted_by.as_str(), archive.filename.as_str()),
@@ -198,6 +210,7 @@ mod tests {
     fn failed_job_keeps_the_original_and_says_why() {
         let report = Report {
             outcome: Err(EngineError::DecodeFailed("bad bytes".into()).into()),
+            variants: Vec::new(),
             started_at_ms: 1,
             finished_at_ms: 2,
         };

@@ -11,7 +11,7 @@ use imagepipe_common::{
 use imagepipe_proto::{
     Message,
     topology::routing,
-    v1::{ImageSubmitted, Output},
+    v1::{ImageSubmitted, Output, Variant},
 };
 use tracing::Instrument;
 
@@ -19,13 +19,17 @@ use super::{
     messages::{self, Failure, Report},
     outcome::Outcome,
 };
-use crate::engine::{self, Limits};
+use crate::{
+    engine::{self, Limits},
+    presets::Presets,
+};
 
 /// The transformer's [`Handler`]: one instance is shared by every delivery in flight.
 #[derive(Debug)]
 pub struct TransformWorker {
     publisher: Arc<Publisher>,
     limits: Limits,
+    presets: Arc<Presets>,
     instance_id: String,
 }
 
@@ -37,7 +41,17 @@ impl TransformWorker {
         Self {
             publisher,
             limits,
+            presets: Arc::new(Presets::default()),
             instance_id: instance_id.into(),
+        }
+    }
+
+    /// The same worker resolving preset variants from `presets` (instead of [`Presets::default`]).
+    #[must_use]
+    pub fn with_presets(self, presets: Presets) -> Self {
+        Self {
+            presets: Arc::new(presets),
+            ..self
         }
     }
 
@@ -65,27 +79,31 @@ impl TransformWorker {
         let started_at_ms = now_ms();
         let clock = Instant::now();
         // The start event is informative: it travels while the engine works, and its failure is only logged.
-        let ((), outcome) = tokio::join!(
+        let ((), (outcome, variants)) = tokio::join!(
             self.announce_start(&job, started_at_ms),
             self.run_engine(&job)
         );
         let report = Report {
             outcome,
+            variants,
             started_at_ms,
             finished_at_ms: now_ms(),
         };
         let elapsed_ms = clock.elapsed().as_millis() as u64;
         let outcome = match &report.outcome {
-            Ok(output) => {
-                let info = output.info.unwrap_or_default();
-                tracing::info!(
-                    format = info.format().name(),
-                    width = info.width,
-                    height = info.height,
-                    bytes = info.bytes,
-                    elapsed_ms,
-                    "Transformed the image."
-                );
+            Ok(outputs) => {
+                for output in outputs {
+                    let info = output.info.unwrap_or_default();
+                    tracing::info!(
+                        output = %output.name,
+                        format = info.format().name(),
+                        width = info.width,
+                        height = info.height,
+                        bytes = info.bytes,
+                        elapsed_ms,
+                        "Transformed the image."
+                    );
+                }
                 Outcome::Done
             }
             Err(failure) => {
@@ -117,21 +135,38 @@ impl TransformWorker {
         }
     }
 
-    /// Runs the engine on a blocking thread; a panic there becomes an `internal` failure.
-    async fn run_engine(&self, job: &ImageSubmitted) -> Result<Output, Failure> {
+    /// Resolves the job's preset variants and runs the engine on a blocking thread; a panic there becomes an
+    /// `internal` failure. Returns the outcome and the variants as resolved (empty for a job without variants).
+    async fn run_engine(
+        &self,
+        job: &ImageSubmitted,
+    ) -> (Result<Vec<Output>, Failure>, Vec<Variant>) {
+        let variants = match self.presets.resolve(&job.variants) {
+            Ok(variants) => variants,
+            Err(error) => return (Err(error.into()), job.variants.clone()),
+        };
         let original = job.original.clone();
         let spec = job.spec.clone().unwrap_or_default();
         let limits = self.limits;
-        match tokio::task::spawn_blocking(move || engine::transform(&original, &spec, &limits))
-            .await
-        {
-            Ok(Ok(output)) => Ok(output),
+        let work = {
+            let variants = variants.clone();
+            move || {
+                if variants.is_empty() {
+                    engine::transform(&original, &spec, &limits).map(|output| vec![output])
+                } else {
+                    engine::transform_variants(&original, &variants, &limits)
+                }
+            }
+        };
+        let outcome = match tokio::task::spawn_blocking(work).await {
+            Ok(Ok(outputs)) => Ok(outputs),
             Ok(Err(error)) => Err(error.into()),
             Err(error) => {
                 tracing::error!(%error, "The image engine panicked; failing the job as internal.");
                 Err(Failure::internal())
             }
-        }
+        };
+        (outcome, variants)
     }
 
     /// Publishes the archive (mandatory: save2db's queue must exist) and the result (not mandatory: the
