@@ -7,7 +7,7 @@ use imagepipe_common::config::{AmqpArgs, LogArgs};
 
 use crate::{
     convert::ConvertArgs,
-    engine::{DEFAULT_MAX_PIXELS, Limits},
+    engine::{DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits},
 };
 
 /// How to run a transformer replica (the default), or the one-shot `convert` command.
@@ -41,7 +41,8 @@ pub struct Config {
     /// This replica's name in results, archives and job events; default: the host name, else a random id.
     #[arg(long, env = "TRANSFORMER_INSTANCE_ID", default_value_t = default_instance_id())]
     pub instance_id: String,
-    /// Most pixels (width x height) an input or a result may have; larger images fail with `too_large`.
+    /// Most pixels (width x height) an input or a result may have; larger images fail with `too_large`
+    /// (inputs from their header, before decoding).
     #[arg(
         long,
         env = "TRANSFORMER_MAX_PIXELS",
@@ -49,6 +50,23 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub max_pixels: u64,
+    /// Most bytes an original may have; longer ones fail with `too_large` before being parsed. Keep it at
+    /// least the gateway's `GATEWAY_MAX_UPLOAD_BYTES` (both default to 25 MiB).
+    #[arg(
+        long,
+        env = "TRANSFORMER_MAX_INPUT_BYTES",
+        default_value_t = DEFAULT_MAX_INPUT_BYTES,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_input_bytes: u64,
+    /// Most pixels per side an original may have (from its header); longer sides fail with `too_large`.
+    #[arg(
+        long,
+        env = "TRANSFORMER_MAX_DIMENSION",
+        default_value_t = DEFAULT_MAX_DIMENSION,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_dimension: u32,
     /// Seconds in-flight jobs may take to finish at shutdown before they are abandoned (and redelivered).
     #[arg(long, env = "TRANSFORMER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -66,6 +84,8 @@ impl Config {
     #[must_use]
     pub fn limits(&self) -> Limits {
         Limits::new(self.max_pixels)
+            .with_max_input_bytes(self.max_input_bytes)
+            .with_max_dimension(self.max_dimension)
     }
 
     /// The shutdown grace period.
@@ -112,7 +132,10 @@ mod tests {
         assert_eq!(config.http_addr, "127.0.0.1:9091".parse().unwrap());
         assert!(config.workers >= 1);
         assert!(!config.instance_id.is_empty());
-        assert_eq!(config.max_pixels, 100_000_000);
+        assert_eq!(config.limits(), Limits::default());
+        assert_eq!(config.max_pixels, 50_000_000);
+        assert_eq!(config.max_input_bytes, 25 * 1024 * 1024);
+        assert_eq!(config.max_dimension, 32_768);
         assert_eq!(config.shutdown_grace(), Duration::from_secs(30));
         assert_eq!(config.amqp.amqp_namespace, "imagepipe");
     }
@@ -133,6 +156,10 @@ mod tests {
             "tf-1",
             "--max-pixels",
             "1000",
+            "--max-input-bytes",
+            "2000",
+            "--max-dimension",
+            "300",
         ])
         .unwrap();
         assert_eq!(config.amqp.amqp_url, "amqp://rabbit:5672/%2f");
@@ -140,7 +167,12 @@ mod tests {
         assert_eq!(config.http_addr.port(), 0);
         assert_eq!(config.workers, 2);
         assert_eq!(config.instance_id, "tf-1");
-        assert_eq!(config.limits(), Limits::new(1000));
+        assert_eq!(
+            config.limits(),
+            Limits::new(1000)
+                .with_max_input_bytes(2000)
+                .with_max_dimension(300)
+        );
     }
 
     #[test]
@@ -165,6 +197,7 @@ mod tests {
         };
         assert_eq!(args.files.len(), 2);
         assert_eq!(args.threads, 1);
+        assert_eq!(args.limits(), Limits::default());
         let spec = args.spec();
         assert_eq!(spec.width, Some(256));
         assert_eq!(spec.fit(), imagepipe_proto::v1::Fit::Cover);
@@ -178,8 +211,47 @@ mod tests {
     }
 
     #[test]
-    fn refuses_zero_workers_and_zero_pixels() {
+    fn convert_takes_the_limits() {
+        let config = Config::try_parse_from([
+            "t",
+            "convert",
+            "--max-pixels",
+            "10",
+            "--max-input-bytes",
+            "20",
+            "--max-dimension",
+            "30",
+            "--out-dir",
+            "o",
+            "a",
+        ])
+        .unwrap();
+        let Some(Command::Convert(args)) = config.command else {
+            panic!("expected convert");
+        };
+        assert_eq!(
+            args.limits(),
+            Limits::new(10)
+                .with_max_input_bytes(20)
+                .with_max_dimension(30)
+        );
+        let zero = [
+            "t",
+            "convert",
+            "--max-dimension",
+            "0",
+            "--out-dir",
+            "o",
+            "a",
+        ];
+        assert!(Config::try_parse_from(zero).is_err());
+    }
+
+    #[test]
+    fn refuses_zero_workers_and_zero_limits() {
         assert!(Config::try_parse_from(["t", "--workers", "0"]).is_err());
         assert!(Config::try_parse_from(["t", "--max-pixels", "0"]).is_err());
+        assert!(Config::try_parse_from(["t", "--max-input-bytes", "0"]).is_err());
+        assert!(Config::try_parse_from(["t", "--max-dimension", "0"]).is_err());
     }
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use imagepipe_proto::v1::{Fit, ImageFormat, TransformSpec};
 
+use crate::engine::{DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits};
+
 /// Transform image files with the engine, without a broker: `convert --width 256 --out-dir out a.jpg b.png`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConvertArgs {
@@ -25,9 +27,27 @@ pub struct ConvertArgs {
     /// Files converted at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: u16,
-    /// Most pixels an input or result may have.
-    #[arg(long, default_value_t = crate::engine::DEFAULT_MAX_PIXELS)]
+    /// Most pixels an input or result may have (inputs from their header, before decoding).
+    #[arg(
+        long,
+        default_value_t = DEFAULT_MAX_PIXELS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub max_pixels: u64,
+    /// Most bytes an input file may have.
+    #[arg(
+        long,
+        default_value_t = DEFAULT_MAX_INPUT_BYTES,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_input_bytes: u64,
+    /// Most pixels per side an input may have (from its header).
+    #[arg(
+        long,
+        default_value_t = DEFAULT_MAX_DIMENSION,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_dimension: u32,
     /// Where `<input stem>.<format>` files are written (created if missing).
     #[arg(long)]
     pub out_dir: PathBuf,
@@ -50,6 +70,14 @@ impl ConvertArgs {
             quality: self.quality,
             ..TransformSpec::default()
         }
+    }
+
+    /// The engine limits these flags describe.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        Limits::new(self.max_pixels)
+            .with_max_input_bytes(self.max_input_bytes)
+            .with_max_dimension(self.max_dimension)
     }
 }
 

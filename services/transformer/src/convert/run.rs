@@ -1,6 +1,8 @@
 //! Converting the files: the engine on `--threads` scoped threads, one report line per input, as each ends.
 
 use std::{
+    any::Any,
+    panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     process::ExitCode,
     sync::{
@@ -10,10 +12,13 @@ use std::{
     time::Instant,
 };
 
-use imagepipe_proto::v1::TransformSpec;
+use imagepipe_proto::v1::{Output, TransformSpec};
 
 use super::ConvertArgs;
-use crate::engine::{self, Limits};
+use crate::{
+    EngineError,
+    engine::{self, Limits},
+};
 
 /// What became of one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +38,12 @@ pub enum Report {
         /// Wall time in milliseconds.
         millis: u128,
     },
-    /// Not converted: the engine's error code (or `io` for a file that could not be read or written).
+    /// Not converted: the engine's error code (`io` for a file that could not be read or written, `internal`
+    /// when the engine panicked on it).
     Failed {
         /// The input file.
         input: PathBuf,
-        /// `decode_failed`, `too_large`, …, or `io`.
+        /// `decode_failed`, `too_large`, …, `io` or `internal`.
         code: String,
         /// Why.
         message: String,
@@ -77,7 +83,7 @@ pub fn run(args: &ConvertArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let spec = args.spec();
-    let limits = Limits::new(args.max_pixels);
+    let limits = args.limits();
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
     let threads = usize::from(args.threads).min(args.files.len()).max(1);
@@ -123,9 +129,9 @@ pub fn convert_file(input: &Path, out_dir: &Path, spec: &TransformSpec, limits: 
         Ok(bytes) => bytes,
         Err(error) => return failed("io", format!("cannot read the file: {error}")),
     };
-    let output = match engine::transform(&original, spec, limits) {
+    let output = match guarded(|| engine::transform(&original, spec, limits)) {
         Ok(output) => output,
-        Err(error) => return failed(error.code(), error.to_string()),
+        Err((code, message)) => return failed(code, message),
     };
     let info = output.info.unwrap_or_default();
     let stem = input.file_stem().unwrap_or(input.as_os_str());
@@ -143,5 +149,49 @@ pub fn convert_file(input: &Path, out_dir: &Path, spec: &TransformSpec, limits: 
         height: info.height,
         bytes: info.bytes,
         millis: started.elapsed().as_millis(),
+    }
+}
+
+/// Runs the engine's `work` on one file, turning its error into a code and a message, and a panic (a bug)
+/// into an `internal` failure of that file alone: the other files are still converted.
+fn guarded(
+    work: impl FnOnce() -> Result<Output, EngineError>,
+) -> Result<Output, (&'static str, String)> {
+    match std::panic::catch_unwind(AssertUnwindSafe(work)) {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(error)) => Err((error.code(), error.to_string())),
+        Err(panic) => Err((
+            "internal",
+            format!(
+                "internal error while transforming the image (the engine panicked: {})",
+                panic_message(panic.as_ref())
+            ),
+        )),
+    }
+}
+
+/// The message of a panic payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_engine_fails_only_its_file_as_internal() {
+        let (code, message) = guarded(|| panic!("boom at row {}", 7)).unwrap_err();
+        assert_eq!(code, "internal");
+        assert!(message.contains("boom at row 7"), "{message}");
+        let (code, message) =
+            guarded(|| Err(EngineError::TooLarge("too many pixels".into()))).unwrap_err();
+        assert_eq!(code, "too_large");
+        assert_eq!(message, "the image is too large: too many pixels");
+        assert!(guarded(|| Ok(Output::default())).is_ok());
     }
 }

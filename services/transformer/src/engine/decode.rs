@@ -63,26 +63,37 @@ fn image_format(bytes: &[u8]) -> Result<(image::ImageFormat, ImageFormat), Engin
 ///
 /// # Errors
 /// [`EngineError::DecodeFailed`] for unreadable data, [`EngineError::UnsupportedFormat`] for formats or
-/// features the decoders do not support, [`EngineError::TooLarge`] when the image exceeds `limits` (checked
-/// from the header, before the pixels are allocated).
+/// features the decoders do not support, [`EngineError::TooLarge`] when the bytes or the image exceed
+/// `limits` (the length checked first, the size from the header before the pixels are allocated, and the
+/// allocations again while decoding).
 pub(crate) fn decode(
     bytes: &[u8],
     limits: &Limits,
     min_size: &dyn Fn((u32, u32)) -> (u32, u32),
 ) -> Result<Decoded, EngineError> {
+    limits.check_input_bytes(bytes.len())?;
     let (guessed, format) = image_format(bytes)?;
     if format == ImageFormat::Jpeg
         && let Some(decoded) = jpeg::decode(bytes, limits, min_size)?
     {
         return Ok(decoded);
     }
+    // The PNG and GIF decoders read on to the first image data before they report a size: the size at its
+    // fixed place in the header is checked first, so a file claiming too much is refused whatever follows.
+    if let Some((width, height)) = declared_size(bytes, format) {
+        limits.check_input(width, height)?;
+    }
+    // The decoder reads the header under the allocation budget alone, so that a size over the limits is
+    // refused by `check_input`, whose message says what the header claims; then it gets every limit.
+    let mut header_limits = image::Limits::no_limits();
+    header_limits.max_alloc = Some(limits.max_alloc_bytes());
     let mut reader = ImageReader::with_format(Cursor::new(bytes), guessed);
-    let mut decoder_limits = limits.decoder_limits();
-    reader.limits(decoder_limits.clone());
+    reader.limits(header_limits);
     let mut decoder = reader.into_decoder().map_err(from_image_error)?;
 
     let (width, height) = decoder.dimensions();
     limits.check_input(width, height)?;
+    let mut decoder_limits = limits.decoder_limits();
     // The decoded buffer counts against the allocation budget, as `ImageReader::decode` does it.
     decoder_limits
         .reserve(decoder.total_bytes())
@@ -100,6 +111,30 @@ pub(crate) fn decode(
         image: to_eight_bit(image),
         format,
     })
+}
+
+/// The size a PNG header (IHDR, right after the signature) or a GIF header (the logical screen) declares,
+/// read from its fixed place; `None` for other formats, or a header too short to hold it.
+fn declared_size(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    let field = |at: usize, length: usize| bytes.get(at..at + length);
+    match format {
+        ImageFormat::Png => {
+            if field(12, 4)? != b"IHDR" {
+                return None;
+            }
+            let side = |at| Some(u32::from_be_bytes(field(at, 4)?.try_into().ok()?));
+            Some((side(16)?, side(20)?))
+        }
+        ImageFormat::Gif => {
+            let side = |at| {
+                Some(u32::from(u16::from_le_bytes(
+                    field(at, 2)?.try_into().ok()?,
+                )))
+            };
+            Some((side(6)?, side(8)?))
+        }
+        _ => None,
+    }
 }
 
 /// 16-bit and float images become 8-bit with the same channels; 8-bit images are returned as they are.
@@ -172,6 +207,67 @@ mod tests {
         assert_eq!(error.code(), "too_large");
         assert!(error.to_string().contains("20x20"), "{error}");
         assert!(decode(&png, &Limits::new(400), &|size| size).is_ok());
+    }
+
+    #[test]
+    fn refuses_inputs_over_the_byte_limit_before_parsing_them() {
+        let png = samples::png(&samples::rgb(4, 3));
+        let limits = Limits::default().with_max_input_bytes(png.len() as u64 - 1);
+        let error = decode(&png, &limits, &|size| size).unwrap_err();
+        assert_eq!(error.code(), "too_large");
+        assert!(error.to_string().contains("bytes"), "{error}");
+        // Checked first: garbage over the limit is too large, not undecodable.
+        let garbage = vec![0x13; png.len()];
+        assert_eq!(
+            decode(&garbage, &limits, &|size| size).unwrap_err().code(),
+            "too_large"
+        );
+        let limits = Limits::default().with_max_input_bytes(png.len() as u64);
+        assert!(decode(&png, &limits, &|size| size).is_ok());
+    }
+
+    #[test]
+    fn refuses_sides_over_the_dimension_limit() {
+        let png = samples::png(&samples::rgb(20, 5));
+        let limits = Limits::default().with_max_dimension(19);
+        let error = decode(&png, &limits, &|size| size).unwrap_err();
+        assert_eq!(error.code(), "too_large");
+        assert!(error.to_string().contains("20x5"), "{error}");
+        assert!(
+            error.to_string().contains("at most 19 pixels per side"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn refuses_bomb_headers_with_the_size_they_claim() {
+        // A PNG header claiming 40000x40000 (6.4 GB of RGBA), and no pixel data.
+        let mut png = Vec::new();
+        let mut encoder = png::Encoder::new(&mut png, 40_000, 40_000);
+        encoder.set_color(png::ColorType::Rgba);
+        drop(encoder.write_header().unwrap());
+        // A GIF logical screen of 65535x65535, no frames.
+        let mut gif = b"GIF89a".to_vec();
+        gif.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x3B]);
+        for (bomb, size) in [(png, "40000x40000"), (gif, "65535x65535")] {
+            let error = decode(&bomb, &Limits::default(), &|size| size).unwrap_err();
+            assert_eq!(error.code(), "too_large", "{error}");
+            assert!(error.to_string().contains(size), "{error}");
+        }
+    }
+
+    #[test]
+    fn reads_the_declared_size_of_png_and_gif_headers() {
+        let png = samples::png(&samples::rgb(300, 2));
+        assert_eq!(declared_size(&png, ImageFormat::Png), Some((300, 2)));
+        assert_eq!(
+            declared_size(&png[..20], ImageFormat::Png),
+            None,
+            "cut short"
+        );
+        let gif = samples::two_frame_gif();
+        assert_eq!(declared_size(&gif, ImageFormat::Gif), Some((3, 2)));
+        assert_eq!(declared_size(&gif, ImageFormat::Bmp), None);
     }
 
     #[test]

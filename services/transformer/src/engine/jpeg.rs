@@ -9,7 +9,9 @@
 //!
 //! Layouts libjpeg-turbo cannot turn into RGB (CMYK, YCCK), lossless JPEGs, headers it does not parse and
 //! data it refuses are handed back to the `image` crate's decoder (see [`decode`]), which then gives the
-//! verdict; limits are checked from the header first either way.
+//! verdict; limits are checked from the header first either way. libjpeg-turbo has no allocation limit of
+//! its own to set: the header check is what bounds it, since the output buffer is sized from the header and
+//! its internal buffers (rows, or whole-image coefficients for a progressive JPEG) are proportional to it.
 
 use image::{DynamicImage, GrayImage, RgbImage, metadata::Orientation};
 use imagepipe_proto::v1::ImageFormat;
@@ -27,7 +29,9 @@ const MAX_SCANS: u32 = 500;
 /// `Ok(None)` means "not for this decoder": the caller decodes `bytes` another way.
 ///
 /// # Errors
-/// [`EngineError::TooLarge`] or [`EngineError::DecodeFailed`] when the header's size is refused by `limits`.
+/// [`EngineError::TooLarge`] or [`EngineError::DecodeFailed`] when the header's size is refused by `limits`
+/// (checked before any pixel buffer is allocated, also for the layouts handed back);
+/// [`EngineError::DecodeFailed`] for data that ends early.
 pub(crate) fn decode(
     bytes: &[u8],
     limits: &Limits,
@@ -39,17 +43,18 @@ pub(crate) fn decode(
     let Ok(header) = decompressor.read_header(bytes) else {
         return Ok(None);
     };
-    if header.is_lossless || matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
-        return Ok(None);
-    }
+    // The header's size is checked before anything is allocated for the pixels, whoever decodes them.
     let (Ok(width), Ok(height)) = (u32::try_from(header.width), u32::try_from(header.height))
     else {
         return Err(EngineError::TooLarge(format!(
-            "{}x{} pixels is too large",
+            "the image claims to be {}x{} pixels",
             header.width, header.height
         )));
     };
     limits.check_input(width, height)?;
+    if header.is_lossless || matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
+        return Ok(None);
+    }
 
     let orientation = orientation(bytes).unwrap_or(Orientation::NoTransforms);
     let swaps_axes = swaps_axes(orientation);
@@ -269,5 +274,23 @@ mod tests {
         let error = decode(&jpeg, &Limits::new(399), &|size| size).unwrap_err();
         assert_eq!(error.code(), "too_large");
         assert!(error.to_string().contains("20x20"), "{error}");
+        // Also for the layouts handed back to the other decoder: CMYK is 8x8.
+        let error = decode(&samples::cmyk_jpeg(), &Limits::new(63), &|size| size).unwrap_err();
+        assert_eq!(error.code(), "too_large");
+    }
+
+    #[test]
+    fn refuses_a_bomb_header_before_allocating() {
+        // A 16x16 JPEG whose frame header claims 65000x60000: 3.9 gigapixels, 11.7 GB of RGB.
+        let mut jpeg = samples::jpeg(&samples::rgb(16, 16));
+        let sof = jpeg
+            .windows(2)
+            .position(|marker| marker == [0xFF, 0xC0])
+            .expect("a baseline frame header");
+        jpeg[sof + 5..sof + 7].copy_from_slice(&60_000u16.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&65_000u16.to_be_bytes());
+        let error = decode(&jpeg, &Limits::default(), &|size| size).unwrap_err();
+        assert_eq!(error.code(), "too_large");
+        assert!(error.to_string().contains("65000x60000"), "{error}");
     }
 }

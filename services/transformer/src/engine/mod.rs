@@ -25,6 +25,9 @@ mod transform;
 mod webp;
 
 pub use decode::sniff;
-pub use limits::{DEFAULT_MAX_PIXELS, Limits, MAX_SIDE, WEBP_MAX_SIDE};
+pub use limits::{
+    DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits, MAX_SIDE,
+    WEBP_MAX_SIDE,
+};
 pub use request::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY};
 pub use transform::{DEFAULT_OUTPUT, transform, transform_variants};
