@@ -47,6 +47,16 @@ pub enum ApiError {
     /// No job has this id.
     #[error("no job with id `{0}`")]
     JobNotFound(String),
+    /// The job has no output of this name.
+    #[error("job `{job_id}` has no output `{name}`; its outputs are: {available}")]
+    OutputNotFound {
+        /// The job.
+        job_id: String,
+        /// The name asked for.
+        name: String,
+        /// The names it has, comma-separated.
+        available: String,
+    },
     /// The broker refused the job because the work queue is full.
     #[error("the job queue is full; retry later")]
     QueueFull,
@@ -73,7 +83,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::InvalidOption(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::JobNotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::JobNotFound(_) | ApiError::OutputNotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::QueueFull
             | ApiError::BrokerUnavailable(_)
             | ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,6 +102,7 @@ impl ApiError {
             ApiError::InvalidOption(_) => "invalid_option",
             ApiError::BadRequest { code, .. } => code,
             ApiError::JobNotFound(_) => "job_not_found",
+            ApiError::OutputNotFound { .. } => "output_not_found",
             ApiError::QueueFull => "queue_full",
             ApiError::BrokerUnavailable(_) => "broker_unavailable",
             ApiError::StoreUnavailable(_) => "store_unavailable",

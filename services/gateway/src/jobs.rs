@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use imagepipe_proto::v1::{ImageFormat, ImageInfo, ImageResult, JobEvent, JobStatus, job_event};
+use imagepipe_proto::v1::{ImageInfo, ImageResult, JobEvent, JobStatus, job_event};
 use quick_cache::{Weighter, sync::Cache};
 use tokio::sync::watch;
 
@@ -18,13 +18,26 @@ pub struct JobFailure {
     pub message: String,
 }
 
+/// One output of a job: its name and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputInfo {
+    /// `default`, or the variant's name.
+    pub name: String,
+    /// Format, dimensions and size.
+    pub info: ImageInfo,
+}
+
+/// The name of the single output of a job without variants.
+pub const DEFAULT_OUTPUT: &str = "default";
+
 /// One job as this replica knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobState {
     /// Where the job stands.
     pub status: JobStatus,
-    /// The result's format, dimensions and size, once done.
-    pub result: Option<ImageInfo>,
+    /// The outputs' names, formats, dimensions and sizes, once done (empty while this replica only heard that
+    /// the job is done: MongoDB has them).
+    pub outputs: Vec<OutputInfo>,
     /// Why it failed, once failed.
     pub failure: Option<JobFailure>,
     /// Whether save2db has stored it (so MongoDB can serve it).
@@ -37,7 +50,7 @@ impl JobState {
     pub fn queued() -> Self {
         Self {
             status: JobStatus::Queued,
-            result: None,
+            outputs: Vec::new(),
             failure: None,
             stored: false,
         }
@@ -48,15 +61,32 @@ impl JobState {
     pub fn is_final(&self) -> bool {
         self.status.is_final()
     }
+
+    /// The output `GET /image/{id}` serves: `default`, else the first (a job with variants has no `default`).
+    #[must_use]
+    pub fn main_output(&self) -> Option<&OutputInfo> {
+        self.outputs
+            .iter()
+            .find(|output| output.name == DEFAULT_OUTPUT)
+            .or_else(|| self.outputs.first())
+    }
+
+    /// The output called `name`.
+    #[must_use]
+    pub fn output(&self, name: &str) -> Option<&OutputInfo> {
+        self.outputs.iter().find(|output| output.name == name)
+    }
 }
 
 /// Which bytes of a job a blob is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BlobKind {
+pub enum BlobKind<'a> {
     /// The uploaded image.
     Original,
-    /// The transformed image.
-    Result,
+    /// The output the job's own URL serves (see [`JobState::main_output`]).
+    Main,
+    /// The output of this name.
+    Output(&'a str),
 }
 
 /// Encoded image bytes and their MIME type.
@@ -71,9 +101,17 @@ pub struct Blob {
 #[derive(Debug, Clone)]
 struct BlobWeighter;
 
-impl Weighter<(String, BlobKind), Blob> for BlobWeighter {
-    fn weight(&self, key: &(String, BlobKind), blob: &Blob) -> u64 {
-        (key.0.len() + blob.data.len()) as u64 + 64
+impl Weighter<String, Blob> for BlobWeighter {
+    fn weight(&self, key: &String, blob: &Blob) -> u64 {
+        (key.len() + blob.data.len()) as u64 + 64
+    }
+}
+
+/// The cache key of a job's original or named output (the same shape as its GridFS id).
+fn blob_key(job_id: &str, name: Option<&str>) -> String {
+    match name {
+        None => format!("{job_id}/original"),
+        Some(name) => format!("{job_id}/output/{name}"),
     }
 }
 
@@ -82,7 +120,7 @@ type Slot = Arc<watch::Sender<JobState>>;
 /// The replica's job table and blob cache.
 pub struct JobStore {
     states: Cache<String, Slot>,
-    blobs: Cache<(String, BlobKind), Blob, BlobWeighter>,
+    blobs: Cache<String, Blob, BlobWeighter>,
 }
 
 impl std::fmt::Debug for JobStore {
@@ -150,29 +188,30 @@ impl JobStore {
         }
     }
 
-    /// Applies a transformer's result for a job this replica accepted, caching its output bytes.
+    /// Applies a transformer's result for a job this replica accepted, caching every output's bytes.
     pub fn apply_result(&self, result: &ImageResult) {
-        let output = result.outputs.first();
-        if let Some(output) = output {
-            let format = output
-                .info
-                .as_ref()
-                .map_or(ImageFormat::Unspecified, |info| info.format());
+        let mut outputs = Vec::with_capacity(result.outputs.len());
+        for output in &result.outputs {
+            let info = output.info.unwrap_or_default();
             self.put_blob(
                 &result.job_id,
-                BlobKind::Result,
+                BlobKind::Output(&output.name),
                 Blob {
-                    content_type: format.mime_type(),
+                    content_type: info.format().mime_type(),
                     data: output.data.clone(),
                 },
             );
+            outputs.push(OutputInfo {
+                name: output.name.clone(),
+                info,
+            });
         }
         self.update(&result.job_id, |state| {
             if state.is_final() {
                 return false;
             }
             state.status = result.status();
-            state.result = output.and_then(|output| output.info);
+            state.outputs = outputs;
             if state.status == JobStatus::Failed {
                 state.failure = Some(JobFailure {
                     code: result.error_code.clone(),
@@ -204,15 +243,29 @@ impl JobStore {
         })
     }
 
-    /// Cached bytes of a job.
+    /// Cached bytes of a job. [`BlobKind::Main`] is found only once this replica knows the job's outputs.
     #[must_use]
-    pub fn blob(&self, job_id: &str, kind: BlobKind) -> Option<Blob> {
-        self.blobs.get(&(job_id.to_owned(), kind))
+    pub fn blob(&self, job_id: &str, kind: BlobKind<'_>) -> Option<Blob> {
+        self.blobs.get(&self.key(job_id, kind)?)
     }
 
-    /// Caches bytes of a job (evicting the least useful entries past the byte budget).
-    pub fn put_blob(&self, job_id: &str, kind: BlobKind, blob: Blob) {
-        self.blobs.insert((job_id.to_owned(), kind), blob);
+    /// Caches bytes of a job (evicting the least useful entries past the byte budget). A [`BlobKind::Main`] blob
+    /// is cached only once the job's outputs are known.
+    pub fn put_blob(&self, job_id: &str, kind: BlobKind<'_>, blob: Blob) {
+        if let Some(key) = self.key(job_id, kind) {
+            self.blobs.insert(key, blob);
+        }
+    }
+
+    fn key(&self, job_id: &str, kind: BlobKind<'_>) -> Option<String> {
+        Some(match kind {
+            BlobKind::Original => blob_key(job_id, None),
+            BlobKind::Output(name) => blob_key(job_id, Some(name)),
+            BlobKind::Main => {
+                let state = self.state(job_id)?;
+                blob_key(job_id, Some(&state.main_output()?.name))
+            }
+        })
     }
 
     /// Applies `change` to the job's state (creating it as queued), waking waiters if it reports a change.
@@ -229,7 +282,7 @@ impl JobStore {
 
 #[cfg(test)]
 mod tests {
-    use imagepipe_proto::v1::Output;
+    use imagepipe_proto::v1::{ImageFormat, Output};
 
     use super::*;
 
@@ -271,11 +324,44 @@ mod tests {
         store.apply_result(&done());
         let state = store.state("j1").unwrap();
         assert_eq!(state.status, JobStatus::Done);
-        assert_eq!(state.result.unwrap().width, 4);
-        let blob = store.blob("j1", BlobKind::Result).unwrap();
+        assert_eq!(state.main_output().unwrap().info.width, 4);
+        let blob = store.blob("j1", BlobKind::Main).unwrap();
         assert_eq!(blob.content_type, "image/png");
+        assert_eq!(store.blob("j1", BlobKind::Output("default")), Some(blob));
+        assert_eq!(store.blob("j1", BlobKind::Output("thumb")), None);
         store.apply_event(&event(job_event::Kind::Stored, JobStatus::Done));
         assert!(store.state("j1").unwrap().stored);
+    }
+
+    #[test]
+    fn every_variant_is_cached_and_the_first_is_the_main_output() {
+        let store = JobStore::new(100, 1 << 20);
+        let output = |name: &str, width| Output {
+            name: name.into(),
+            data: Bytes::from(name.to_owned()),
+            info: Some(ImageInfo {
+                format: ImageFormat::Jpeg as i32,
+                width,
+                height: 1,
+                bytes: name.len() as u64,
+            }),
+        };
+        store.apply_result(&ImageResult {
+            outputs: vec![output("large", 800), output("thumb", 64)],
+            ..done()
+        });
+        let state = store.state("j1").unwrap();
+        assert_eq!(state.main_output().unwrap().name, "large");
+        assert_eq!(state.output("thumb").unwrap().info.width, 64);
+        assert_eq!(
+            store.blob("j1", BlobKind::Main).unwrap().data.as_ref(),
+            b"large"
+        );
+        let thumb = store.blob("j1", BlobKind::Output("thumb")).unwrap();
+        assert_eq!(
+            (thumb.content_type, thumb.data.as_ref()),
+            ("image/jpeg", &b"thumb"[..])
+        );
     }
 
     #[test]
@@ -305,7 +391,7 @@ mod tests {
         for i in 0..50 {
             store.put_blob(
                 &format!("job-{i}"),
-                BlobKind::Result,
+                BlobKind::Output("default"),
                 Blob {
                     content_type: "image/png",
                     data: Bytes::from(vec![0_u8; 1_000]),

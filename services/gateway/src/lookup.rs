@@ -8,11 +8,8 @@ use imagepipe_save2db::{ArchiveStore, JobDocument, StoredFile};
 
 use crate::{
     error::ApiError,
-    jobs::{Blob, BlobKind, JobFailure, JobState, JobStore},
+    jobs::{Blob, BlobKind, DEFAULT_OUTPUT, JobFailure, JobState, JobStore, OutputInfo},
 };
-
-/// The name of a plain resize's single output.
-const DEFAULT_OUTPUT: &str = "default";
 
 /// Reads jobs from memory, falling back to the archive.
 #[derive(Debug, Clone)]
@@ -44,20 +41,30 @@ impl Lookup {
         Ok(Some(state))
     }
 
-    /// The job's original or result bytes, or `None` when neither memory nor MongoDB has them (yet).
+    /// The job's original or output bytes, or `None` when neither memory nor MongoDB has them (yet).
     ///
     /// # Errors
+    /// [`ApiError::OutputNotFound`] when the job's outputs are known and none has the name asked for;
     /// [`ApiError::StoreUnavailable`] when MongoDB cannot be read.
-    pub async fn blob(&self, job_id: &str, kind: BlobKind) -> Result<Option<Blob>, ApiError> {
+    pub async fn blob(&self, job_id: &str, kind: BlobKind<'_>) -> Result<Option<Blob>, ApiError> {
         if let Some(blob) = self.jobs.blob(job_id, kind) {
             return Ok(Some(blob));
+        }
+        if let (BlobKind::Output(name), Some(state)) = (kind, self.jobs.state(job_id)) {
+            let names = state.outputs.iter().map(|output| output.name.as_str());
+            check_output(job_id, name, names)?;
         }
         let Some(document) = self.archive.job(job_id).await? else {
             return Ok(None);
         };
         let file = match kind {
             BlobKind::Original => document.original.as_ref(),
-            BlobKind::Result => result_file(&document),
+            BlobKind::Main => main_file(&document),
+            BlobKind::Output(name) => {
+                let names = document.outputs.iter().map(|file| file.name.as_str());
+                check_output(job_id, name, names)?;
+                document.output(name)
+            }
         };
         let Some(file) = file else {
             return Ok(None);
@@ -70,9 +77,31 @@ impl Lookup {
             content_type: format_of(file).mime_type(),
             data: data.into(),
         };
-        self.jobs.put_blob(job_id, kind, blob.clone());
+        // Cache under the concrete name, so `Main` and `Output(name)` share one entry.
+        self.jobs.remember(job_id, state_of(&document));
+        let cached_as = match kind {
+            BlobKind::Original => BlobKind::Original,
+            BlobKind::Main | BlobKind::Output(_) => BlobKind::Output(&file.name),
+        };
+        self.jobs.put_blob(job_id, cached_as, blob.clone());
         Ok(Some(blob))
     }
+}
+
+/// Refuses `name` when the job's known outputs (`names`, empty while unknown) do not include it.
+fn check_output<'a>(
+    job_id: &str,
+    name: &str,
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), ApiError> {
+    if names.clone().next().is_none() || names.clone().any(|known| known == name) {
+        return Ok(());
+    }
+    Err(ApiError::OutputNotFound {
+        job_id: job_id.to_owned(),
+        name: name.to_owned(),
+        available: names.collect::<Vec<_>>().join(", "),
+    })
 }
 
 /// A stored job's state.
@@ -80,12 +109,19 @@ fn state_of(document: &JobDocument) -> JobState {
     let status = JobStatus::from_name(&document.status).unwrap_or(JobStatus::Failed);
     JobState {
         status,
-        result: result_file(document).map(|file| ImageInfo {
-            format: format_of(file) as i32,
-            width: file.width,
-            height: file.height,
-            bytes: file.bytes,
-        }),
+        outputs: document
+            .outputs
+            .iter()
+            .map(|file| OutputInfo {
+                name: file.name.clone(),
+                info: ImageInfo {
+                    format: format_of(file) as i32,
+                    width: file.width,
+                    height: file.height,
+                    bytes: file.bytes,
+                },
+            })
+            .collect(),
         failure: document.error.as_ref().map(|error| JobFailure {
             code: error.code.clone(),
             message: error.message.clone(),
@@ -94,14 +130,29 @@ fn state_of(document: &JobDocument) -> JobState {
     }
 }
 
-fn result_file(document: &JobDocument) -> Option<&StoredFile> {
+fn main_file(document: &JobDocument) -> Option<&StoredFile> {
     document
-        .outputs
-        .iter()
-        .find(|file| file.name == DEFAULT_OUTPUT)
+        .output(DEFAULT_OUTPUT)
         .or_else(|| document.outputs.first())
 }
 
 fn format_of(file: &StoredFile) -> ImageFormat {
     ImageFormat::from_name(&file.format).unwrap_or(ImageFormat::Unspecified)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_outputs_are_refused() {
+        assert!(
+            check_output("j", "thumb", [].into_iter()).is_ok(),
+            "unknown yet"
+        );
+        assert!(check_output("j", "thumb", ["big", "thumb"].into_iter()).is_ok());
+        let error = check_output("j", "tiny", ["big", "thumb"].into_iter()).unwrap_err();
+        assert_eq!(error.code(), "output_not_found");
+        assert!(error.to_string().contains("big, thumb"), "{error}");
+    }
 }

@@ -1,5 +1,5 @@
-//! The HTTP API: `POST /image`, `GET /image/{id}`, `GET /image/{id}/status`, `GET /image/{id}/original`, and the
-//! health routes, all behind the one rejection handler.
+//! The HTTP API: `POST /image`, `GET /image/{id}`, `GET /image/{id}/status`, `GET /image/{id}/original`,
+//! `GET /image/{id}/{output}`, and the health routes, all behind the one rejection handler.
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
 
@@ -69,13 +69,20 @@ pub fn routes(
         .and_then(status);
     let original = warp::path!("image" / String / "original")
         .and(warp::get())
-        .and(with_state)
+        .and(with_state.clone())
         .and_then(original);
+    // After `status` and `original`, which are not output names (the contract reserves them).
+    let output = warp::path!("image" / String / String)
+        .and(warp::get())
+        .and(with_state)
+        .and(warp::query::<HashMap<String, String>>())
+        .and_then(output);
     health::routes(readiness)
         .or(submit)
         .or(result)
         .or(status)
         .or(original)
+        .or(output)
         .recover(handle_rejection)
         .with(warp::trace::request())
 }
@@ -111,15 +118,34 @@ async fn result(
     state: AppState,
     query: HashMap<String, String>,
 ) -> Result<warp::reply::Response, Rejection> {
-    let wait = wait_of(&query)?;
-    let mut job = find(&state, &id).await?;
+    serve_output(&state, id, BlobKind::Main, &query).await
+}
+
+async fn output(
+    id: String,
+    name: String,
+    state: AppState,
+    query: HashMap<String, String>,
+) -> Result<warp::reply::Response, Rejection> {
+    serve_output(&state, id, BlobKind::Output(&name), &query).await
+}
+
+/// The job's output `kind` (200), its status while pending (202), or why it failed (422).
+async fn serve_output(
+    state: &AppState,
+    id: String,
+    kind: BlobKind<'_>,
+    query: &HashMap<String, String>,
+) -> Result<warp::reply::Response, Rejection> {
+    let wait = wait_of(query)?;
+    let mut job = find(state, &id).await?;
     if !job.is_final() && !wait.is_zero() {
         job = state.jobs.wait_final(&id, wait).await.unwrap_or(job);
     }
     match job.status {
-        JobStatus::Done => match state.lookup.blob(&id, BlobKind::Result).await? {
+        JobStatus::Done => match state.lookup.blob(&id, kind).await? {
             Some(blob) => Ok(image(blob)),
-            None => Ok(pending(&state, &id, &job)),
+            None => Ok(pending(state, &id, &job)),
         },
         JobStatus::Failed => {
             let view = JobView::new(&id, &job, &state.link_base);
@@ -135,7 +161,7 @@ async fn result(
             Ok(json(&body, StatusCode::UNPROCESSABLE_ENTITY))
         }
         JobStatus::Queued | JobStatus::Processing | JobStatus::Unspecified => {
-            Ok(pending(&state, &id, &job))
+            Ok(pending(state, &id, &job))
         }
     }
 }

@@ -1,9 +1,9 @@
-//! The status document clients see: `{"id", "status", "links", "result"?, "error"?}`.
+//! The status document clients see: `{"id", "status", "links", "result"?, "outputs"?, "error"?}`.
 
 use imagepipe_proto::v1::ImageInfo;
 use serde::Serialize;
 
-use crate::jobs::JobState;
+use crate::jobs::{JobState, OutputInfo};
 
 /// A job's status as JSON.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -14,9 +14,12 @@ pub struct JobView {
     pub status: &'static str,
     /// Where to find the job's parts.
     pub links: Links,
-    /// The result's format and size, once done (when known).
+    /// The main result's format and size (what `links.result` serves), once done (when known).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<ResultView>,
+    /// Every output, named, with its URL, once done (when known).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputView>,
     /// Why the job failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorView>,
@@ -49,6 +52,18 @@ pub struct ResultView {
     pub bytes: u64,
 }
 
+/// One named output.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OutputView {
+    /// `default`, or the variant's name.
+    pub name: String,
+    /// Where to get it: `/image/{id}/{name}`.
+    pub url: String,
+    /// Format, dimensions and size.
+    #[serde(flatten)]
+    pub info: ResultView,
+}
+
 /// Why a job failed.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorView {
@@ -66,7 +81,14 @@ impl JobView {
             id: id.to_owned(),
             status: state.status.name(),
             links: Links::new(id, base),
-            result: state.result.as_ref().map(ResultView::from),
+            result: state
+                .main_output()
+                .map(|output| ResultView::from(&output.info)),
+            outputs: state
+                .outputs
+                .iter()
+                .map(|output| OutputView::new(id, output, base))
+                .collect(),
             error: state.failure.as_ref().map(|failure| ErrorView {
                 code: failure.code.clone(),
                 message: failure.message.clone(),
@@ -83,6 +105,18 @@ impl Links {
             status: format!("{base}/image/{id}/status"),
             result: format!("{base}/image/{id}"),
             original: format!("{base}/image/{id}/original"),
+        }
+    }
+}
+
+impl OutputView {
+    /// The view of job `id`'s `output`, its URL under `base`.
+    #[must_use]
+    pub fn new(id: &str, output: &OutputInfo, base: &str) -> Self {
+        Self {
+            name: output.name.clone(),
+            url: format!("{base}/image/{id}/{}", output.name),
+            info: ResultView::from(&output.info),
         }
     }
 }
@@ -128,16 +162,31 @@ mod tests {
     fn done_and_failed_jobs_say_what_happened() {
         let mut state = JobState::queued();
         state.status = JobStatus::Done;
-        state.result = Some(ImageInfo {
-            format: ImageFormat::Webp as i32,
-            width: 10,
-            height: 5,
-            bytes: 99,
-        });
+        state.outputs = vec![OutputInfo {
+            name: "thumb".into(),
+            info: ImageInfo {
+                format: ImageFormat::Webp as i32,
+                width: 10,
+                height: 5,
+                bytes: 99,
+            },
+        }];
         let json = serde_json::to_value(JobView::new("a", &state, "http://x")).unwrap();
         assert_eq!(json["links"]["result"], "http://x/image/a");
         assert_eq!(json["result"]["content_type"], "image/webp");
         assert_eq!(json["result"]["width"], 10);
+        assert_eq!(
+            json["outputs"],
+            serde_json::json!([{
+                "name": "thumb",
+                "url": "http://x/image/a/thumb",
+                "format": "webp",
+                "content_type": "image/webp",
+                "width": 10,
+                "height": 5,
+                "bytes": 99
+            }])
+        );
         let mut state = JobState::queued();
         state.status = JobStatus::Failed;
         state.failure = Some(JobFailure {

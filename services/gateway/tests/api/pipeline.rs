@@ -144,6 +144,150 @@ async fn images_travel_the_whole_pipeline() {
 }
 
 #[tokio::test]
+async fn variants_are_made_stored_and_served_by_name() {
+    let mut stack = Stack::new();
+    stack.save2db().await;
+    stack.transformer().await;
+    let gateway = stack.gateway(&[]).await;
+    let client = reqwest::Client::new();
+    let jpeg = picture(600, 400, image::ImageFormat::Jpeg);
+    // Compact variants on top of the job's options (cover), plus the transformer's `thumb` preset.
+    let id = post(
+        client
+            .post(format!(
+                "{}/image?fit=cover&variants=square:120x120,wide:300w.webp,thumb",
+                gateway.base
+            ))
+            .header("content-type", "image/jpeg")
+            .body(jpeg.clone()),
+    )
+    .await;
+    let expected = [
+        ("square", image::ImageFormat::Jpeg, "image/jpeg", 120, 120),
+        ("wide", image::ImageFormat::WebP, "image/webp", 300, 200),
+        ("thumb", image::ImageFormat::Jpeg, "image/jpeg", 256, 171),
+    ];
+    for (name, format, content_type, width, height) in expected {
+        let response = client
+            .get(format!("{}/image/{id}/{name}?wait=30", gateway.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(response.headers()["content-type"], content_type);
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(decoded(&bytes), (format, width, height), "{name}");
+    }
+    // The job's own URL serves the first variant; the status lists them all with their URLs.
+    let response = client
+        .get(format!("{}/image/{id}", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        decoded(&response.bytes().await.unwrap()),
+        (image::ImageFormat::Jpeg, 120, 120)
+    );
+    let status: Value = client
+        .get(format!("{}/image/{id}/status", gateway.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let outputs = status["outputs"].as_array().unwrap();
+    let names: Vec<_> = outputs
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["square", "wide", "thumb"]);
+    assert_eq!(outputs[1]["url"], format!("/image/{id}/wide"));
+    assert_eq!(outputs[1]["format"], "webp");
+    let missing = client
+        .get(format!("{}/image/{id}/tiny", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "output_not_found");
+
+    // save2db stores one GridFS file per variant, and the resolved preset in the job document.
+    let archive = stack.archive().await;
+    let document = wait_for_document(&archive, &id).await;
+    let stored: Vec<_> = document.outputs.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(stored, ["square", "wide", "thumb"]);
+    for (file, (_, format, _, width, height)) in document.outputs.iter().zip(expected) {
+        let bytes = archive.read_file(&file.gridfs_id).await.unwrap().unwrap();
+        assert_eq!(decoded(&bytes), (format, width, height), "{}", file.name);
+    }
+    let thumb = &document.variants[2];
+    assert_eq!(
+        (thumb.name.as_str(), thumb.spec.width),
+        ("thumb", Some(256))
+    );
+    assert_eq!(thumb.spec.fit, "inside");
+    assert_eq!(
+        document.variants[0].spec.fit, "cover",
+        "inherited from the job"
+    );
+
+    // Another replica serves a variant from MongoDB, and knows which names exist.
+    let other = stack.gateway(&[]).await;
+    let response = client
+        .get(format!("{}/image/{id}/wide", other.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        decoded(&response.bytes().await.unwrap()),
+        (image::ImageFormat::WebP, 300, 200)
+    );
+    let missing = client
+        .get(format!("{}/image/{id}/tiny", other.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    // An unknown preset fails the job with the reason; a bad variant list is refused at once.
+    let unknown = post(
+        client
+            .post(format!("{}/image?variants=huge", gateway.base))
+            .header("content-type", "image/jpeg")
+            .body(jpeg.clone()),
+    )
+    .await;
+    let response = client
+        .get(format!("{}/image/{unknown}?wait=30", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["job"]["error"]["code"], "invalid_spec");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no preset `huge`")
+    );
+    let response = client
+        .post(format!("{}/image?variants=a:0x5", gateway.base))
+        .header("content-type", "image/jpeg")
+        .body(jpeg)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_option");
+    stack.teardown().await;
+}
+
+#[tokio::test]
 async fn an_image_that_cannot_be_decoded_fails_with_a_reason() {
     let mut stack = Stack::new();
     stack.save2db().await;
