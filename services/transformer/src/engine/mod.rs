@@ -22,6 +22,7 @@ mod resize;
 #[cfg(test)]
 mod samples;
 mod transform;
+mod watermark;
 mod webp;
 
 pub use decode::sniff;
