@@ -8,6 +8,7 @@ use imagepipe_common::config::{AmqpArgs, LogArgs};
 use crate::{
     convert::ConvertArgs,
     engine::{DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits},
+    presets::{DEFAULT_PRESETS, Presets},
 };
 
 /// How to run a transformer replica (the default), or the one-shot `convert` command.
@@ -67,6 +68,15 @@ pub struct Config {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_dimension: u32,
+    /// Named variants clients may ask for by name (`variants=thumb,medium`): compact `name:WxH[.format]`
+    /// items (fitted inside, never enlarged) or a JSON list of `{"name", …options}` objects.
+    #[arg(
+        long,
+        env = "TRANSFORMER_PRESETS",
+        default_value = DEFAULT_PRESETS,
+        value_parser = Presets::parse
+    )]
+    pub presets: Presets,
     /// Seconds in-flight jobs may take to finish at shutdown before they are abandoned (and redelivered).
     #[arg(long, env = "TRANSFORMER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -127,6 +137,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn presets_are_configurable() {
+        let config = Config::try_parse_from([
+            "imagepipe-transformer",
+            "--presets",
+            "card:600x400.webp,icon:64x64",
+        ])
+        .unwrap();
+        assert_eq!(config.presets.names().collect::<Vec<_>>(), ["card", "icon"]);
+        let error =
+            Config::try_parse_from(["imagepipe-transformer", "--presets", "a:0"]).unwrap_err();
+        assert!(error.to_string().contains("width"), "{error}");
+    }
+
+    #[test]
     fn defaults_work_locally() {
         let config = Config::try_parse_from(["imagepipe-transformer"]).unwrap();
         assert_eq!(config.http_addr, "127.0.0.1:9091".parse().unwrap());
@@ -136,6 +160,7 @@ mod tests {
         assert_eq!(config.max_pixels, 50_000_000);
         assert_eq!(config.max_input_bytes, 25 * 1024 * 1024);
         assert_eq!(config.max_dimension, 32_768);
+        assert_eq!(config.presets, Presets::default());
         assert_eq!(config.shutdown_grace(), Duration::from_secs(30));
         assert_eq!(config.amqp.amqp_namespace, "imagepipe");
     }

@@ -53,11 +53,14 @@ impl Application {
             .context("Failed to read the health address")?;
 
         let publisher = Arc::new(Publisher::new(broker.clone()));
-        let worker = Arc::new(TransformWorker::new(
-            Arc::clone(&publisher),
-            config.limits(),
-            config.instance_id.clone(),
-        ));
+        let worker = Arc::new(
+            TransformWorker::new(
+                Arc::clone(&publisher),
+                config.limits(),
+                config.instance_id.clone(),
+            )
+            .with_presets(config.presets.clone()),
+        );
         let options = ConsumerOptions {
             name: format!("transformer-{}", config.instance_id),
             prefetch: config.workers,

@@ -2,28 +2,93 @@
 
 use std::path::PathBuf;
 
-use imagepipe_proto::v1::{Fit, ImageFormat, TransformSpec};
+use imagepipe_proto::{
+    options, spec,
+    v1::{TransformSpec, Variant},
+};
 
-use crate::engine::{DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits};
+use crate::{
+    engine::{DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits},
+    presets::{DEFAULT_PRESETS, Presets},
+};
 
 /// Transform image files with the engine, without a broker: `convert --width 256 --out-dir out a.jpg b.png`.
+///
+/// The transform options take the same names and values as the HTTP API (`--fit inside`, `--gravity north-east`,
+/// `--background ff8800`, `--variants thumb:256x256,wide:800w.webp`, …) and are checked by the same code.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConvertArgs {
     /// Target width in pixels (1..=16384); alone, the height follows the aspect ratio.
     #[arg(long)]
-    pub width: Option<u32>,
+    pub width: Option<String>,
     /// Target height in pixels (1..=16384); alone, the width follows the aspect ratio.
     #[arg(long)]
-    pub height: Option<u32>,
-    /// How to fit a width x height box: contain, cover or fill.
-    #[arg(long, default_value = "contain", value_parser = parse_fit)]
-    pub fit: Fit,
+    pub height: Option<String>,
+    /// How to fit a width x height box: contain, cover, fill or inside (never enlarge).
+    #[arg(long)]
+    pub fit: Option<String>,
+    /// Which part a `cover` crop keeps: center, north, south, east, west, north-east, … .
+    #[arg(long)]
+    pub gravity: Option<String>,
     /// Output format: jpeg, png or webp; default: the input's when writable, else jpeg.
-    #[arg(long, value_parser = parse_format)]
-    pub format: Option<ImageFormat>,
+    #[arg(long)]
+    pub format: Option<String>,
     /// Encoder quality 1..=100 (JPEG default 85; WebP default 80 lossy, 100 lossless).
     #[arg(long)]
-    pub quality: Option<u32>,
+    pub quality: Option<String>,
+    /// Write progressive JPEGs.
+    #[arg(long)]
+    pub progressive: bool,
+    /// Write lossless WebP.
+    #[arg(long)]
+    pub lossless: bool,
+    /// Colour (RRGGBB) transparent pixels are flattened onto for JPEG; default white.
+    #[arg(long)]
+    pub background: Option<String>,
+    /// Clockwise rotation after the EXIF orientation: 0, 90, 180 or 270.
+    #[arg(long)]
+    pub rotate: Option<String>,
+    /// Mirror: horizontal, vertical or both.
+    #[arg(long)]
+    pub flip: Option<String>,
+    /// Convert to shades of grey.
+    #[arg(long)]
+    pub grayscale: bool,
+    /// Gaussian blur sigma in pixels (0.1..=100).
+    #[arg(long)]
+    pub blur: Option<String>,
+    /// Unsharp-mask sigma in pixels (0.1..=10).
+    #[arg(long)]
+    pub sharpen: Option<String>,
+    /// Watermark text.
+    #[arg(long, conflicts_with = "watermark_image")]
+    pub watermark: Option<String>,
+    /// Watermark image file (PNG with alpha works best).
+    #[arg(long)]
+    pub watermark_image: Option<PathBuf>,
+    /// Watermark position: a gravity (default south-east).
+    #[arg(long)]
+    pub watermark_position: Option<String>,
+    /// Watermark opacity 0..=1 (default 0.5).
+    #[arg(long)]
+    pub watermark_opacity: Option<String>,
+    /// Watermark margin in pixels (default 2% of the shorter side).
+    #[arg(long)]
+    pub watermark_margin: Option<String>,
+    /// Watermark size relative to the result (text height / shorter side, default 0.05; image width / width,
+    /// default 0.25).
+    #[arg(long)]
+    pub watermark_scale: Option<String>,
+    /// Watermark text colour RRGGBB (default ffffff).
+    #[arg(long)]
+    pub watermark_color: Option<String>,
+    /// Named outputs, each written as `<stem>.<name>.<format>`: `thumb:256x256,wide:800w.webp,medium` (a bare
+    /// name is a preset) or a JSON list; the other options are every variant's starting point.
+    #[arg(long)]
+    pub variants: Option<String>,
+    /// The presets bare variant names refer to (same syntax as the service's `TRANSFORMER_PRESETS`).
+    #[arg(long, default_value = DEFAULT_PRESETS, value_parser = Presets::parse)]
+    pub presets: Presets,
     /// Files converted at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: u16,
@@ -56,20 +121,68 @@ pub struct ConvertArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// What to make of every input: the spec, and the variants with presets resolved (empty: one output).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvertJob {
+    /// The spec of the single output, and the starting point of compact variants.
+    pub spec: TransformSpec,
+    /// The named outputs.
+    pub variants: Vec<Variant>,
+}
+
 impl ConvertArgs {
-    /// The transform spec these flags describe (checked by the engine, not here).
-    #[must_use]
-    pub fn spec(&self) -> TransformSpec {
-        TransformSpec {
-            width: self.width,
-            height: self.height,
-            fit: self.fit as i32,
-            format: self
-                .format
-                .map_or(ImageFormat::Unspecified as i32, |f| f as i32),
-            quality: self.quality,
-            ..TransformSpec::default()
+    /// The job these flags describe, checked as the HTTP API checks it; reads the watermark image file.
+    ///
+    /// # Errors
+    /// A message naming the bad option or the unreadable watermark file.
+    pub fn job(&self) -> Result<ConvertJob, String> {
+        let mut spec = TransformSpec::default();
+        let text_options = [
+            ("width", &self.width),
+            ("height", &self.height),
+            ("fit", &self.fit),
+            ("gravity", &self.gravity),
+            ("format", &self.format),
+            ("quality", &self.quality),
+            ("background", &self.background),
+            ("rotate", &self.rotate),
+            ("flip", &self.flip),
+            ("blur", &self.blur),
+            ("sharpen", &self.sharpen),
+            ("watermark", &self.watermark),
+            ("watermark_position", &self.watermark_position),
+            ("watermark_opacity", &self.watermark_opacity),
+            ("watermark_margin", &self.watermark_margin),
+            ("watermark_scale", &self.watermark_scale),
+            ("watermark_color", &self.watermark_color),
+        ];
+        for (name, value) in text_options {
+            if let Some(value) = value {
+                options::set(&mut spec, name, value).map_err(|error| error.0)?;
+            }
         }
+        spec.progressive = self.progressive;
+        spec.lossless = self.lossless;
+        spec.grayscale = self.grayscale;
+        if let Some(path) = &self.watermark_image {
+            let image = std::fs::read(path).map_err(|error| {
+                format!(
+                    "cannot read the watermark image {}: {error}",
+                    path.display()
+                )
+            })?;
+            options::set_watermark_image(&mut spec, image.into());
+        }
+        spec::check(&spec).map_err(|error| error.0)?;
+        let variants = match &self.variants {
+            Some(text) => options::parse_variants(text, &spec).map_err(|error| error.0)?,
+            None => Vec::new(),
+        };
+        let variants = self
+            .presets
+            .resolve(&variants)
+            .map_err(|error| error.to_string())?;
+        Ok(ConvertJob { spec, variants })
     }
 
     /// The engine limits these flags describe.
@@ -79,14 +192,4 @@ impl ConvertArgs {
             .with_max_input_bytes(self.max_input_bytes)
             .with_max_dimension(self.max_dimension)
     }
-}
-
-fn parse_fit(name: &str) -> Result<Fit, String> {
-    Fit::from_name(name).ok_or_else(|| format!("unknown fit {name:?}; use contain, cover or fill"))
-}
-
-fn parse_format(name: &str) -> Result<ImageFormat, String> {
-    ImageFormat::from_name(name)
-        .filter(|format| format.is_writable())
-        .ok_or_else(|| format!("cannot write {name:?}; use jpeg, png or webp"))
 }

@@ -4,5 +4,5 @@
 mod args;
 mod run;
 
-pub use args::ConvertArgs;
-pub use run::{Report, convert_file, run};
+pub use args::{ConvertArgs, ConvertJob};
+pub use run::{Report, Written, convert_file, run};

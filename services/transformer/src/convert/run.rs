@@ -12,9 +12,7 @@ use std::{
     time::Instant,
 };
 
-use imagepipe_proto::v1::{Output, TransformSpec};
-
-use super::ConvertArgs;
+use super::{ConvertArgs, args::ConvertJob};
 use crate::{
     EngineError,
     engine::{self, Limits},
@@ -23,18 +21,12 @@ use crate::{
 /// What became of one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
-    /// Written to `output`: `width` x `height`, `bytes` long, in `millis` (read, transform and write).
+    /// Every output written, in `millis` (read, transform and write).
     Converted {
         /// The input file.
         input: PathBuf,
-        /// The file written.
-        output: PathBuf,
-        /// Result width.
-        width: u32,
-        /// Result height.
-        height: u32,
-        /// Result size in bytes.
-        bytes: u64,
+        /// The files written, in the variants' order.
+        outputs: Vec<Written>,
         /// Wall time in milliseconds.
         millis: u128,
     },
@@ -50,22 +42,41 @@ pub enum Report {
     },
 }
 
+/// One file written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Where.
+    pub path: PathBuf,
+    /// Result width.
+    pub width: u32,
+    /// Result height.
+    pub height: u32,
+    /// Result size in bytes.
+    pub bytes: u64,
+}
+
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Report::Converted {
                 input,
-                output,
-                width,
-                height,
-                bytes,
+                outputs,
                 millis,
-            } => write!(
-                f,
-                "ok {} -> {} {width}x{height} {bytes} bytes {millis} ms",
-                input.display(),
-                output.display()
-            ),
+            } => {
+                write!(f, "ok {} ->", input.display())?;
+                for (index, written) in outputs.iter().enumerate() {
+                    let separator = if index == 0 { "" } else { "," };
+                    write!(
+                        f,
+                        "{separator} {} {}x{} {} bytes",
+                        written.path.display(),
+                        written.width,
+                        written.height,
+                        written.bytes
+                    )?;
+                }
+                write!(f, " {millis} ms")
+            }
             Report::Failed {
                 input,
                 code,
@@ -75,14 +86,21 @@ impl std::fmt::Display for Report {
     }
 }
 
-/// Converts every file of `args`, prints a line per input on stdout, and says whether all succeeded.
+/// Converts every file of `args`, prints a line per input on stdout, and says whether all succeeded (exit 2
+/// for options that make no sense, before any file is read).
 #[must_use]
 pub fn run(args: &ConvertArgs) -> ExitCode {
+    let job = match args.job() {
+        Ok(job) => job,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(error) = std::fs::create_dir_all(&args.out_dir) {
         eprintln!("error: cannot create {}: {error}", args.out_dir.display());
         return ExitCode::FAILURE;
     }
-    let spec = args.spec();
     let limits = args.limits();
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
@@ -91,10 +109,10 @@ pub fn run(args: &ConvertArgs) -> ExitCode {
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, spec, files) = (&next, &spec, &args.files);
+            let (next, job, files) = (&next, &job, &args.files);
             scope.spawn(move || {
                 while let Some(input) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let report = convert_file(input, &args.out_dir, spec, &limits);
+                    let report = convert_file(input, &args.out_dir, job, &limits);
                     if sender.send(report).is_err() {
                         break;
                     }
@@ -116,9 +134,10 @@ pub fn run(args: &ConvertArgs) -> ExitCode {
     }
 }
 
-/// Reads `input`, transforms it as `spec` asks and writes `<stem>.<format>` into `out_dir`.
+/// Reads `input`, transforms it as `job` asks and writes `<stem>.<format>` (or `<stem>.<variant>.<format>` per
+/// variant) into `out_dir`.
 #[must_use]
-pub fn convert_file(input: &Path, out_dir: &Path, spec: &TransformSpec, limits: &Limits) -> Report {
+pub fn convert_file(input: &Path, out_dir: &Path, job: &ConvertJob, limits: &Limits) -> Report {
     let started = Instant::now();
     let failed = |code: &str, message: String| Report::Failed {
         input: input.to_owned(),
@@ -129,34 +148,48 @@ pub fn convert_file(input: &Path, out_dir: &Path, spec: &TransformSpec, limits: 
         Ok(bytes) => bytes,
         Err(error) => return failed("io", format!("cannot read the file: {error}")),
     };
-    let output = match guarded(|| engine::transform(&original, spec, limits)) {
-        Ok(output) => output,
+    let outputs = match guarded(|| {
+        if job.variants.is_empty() {
+            engine::transform(&original, &job.spec, limits).map(|output| vec![output])
+        } else {
+            engine::transform_variants(&original, &job.variants, limits)
+        }
+    }) {
+        Ok(outputs) => outputs,
         Err((code, message)) => return failed(code, message),
     };
-    let info = output.info.unwrap_or_default();
     let stem = input.file_stem().unwrap_or(input.as_os_str());
-    let mut name = stem.to_owned();
-    name.push(".");
-    name.push(info.format().name());
-    let path = out_dir.join(name);
-    if let Err(error) = std::fs::write(&path, &output.data) {
-        return failed("io", format!("cannot write {}: {error}", path.display()));
+    let mut written = Vec::with_capacity(outputs.len());
+    for output in outputs {
+        let info = output.info.unwrap_or_default();
+        let mut name = stem.to_owned();
+        if !job.variants.is_empty() {
+            name.push(".");
+            name.push(&output.name);
+        }
+        name.push(".");
+        name.push(info.format().name());
+        let path = out_dir.join(name);
+        if let Err(error) = std::fs::write(&path, &output.data) {
+            return failed("io", format!("cannot write {}: {error}", path.display()));
+        }
+        written.push(Written {
+            path,
+            width: info.width,
+            height: info.height,
+            bytes: info.bytes,
+        });
     }
     Report::Converted {
         input: input.to_owned(),
-        output: path,
-        width: info.width,
-        height: info.height,
-        bytes: info.bytes,
+        outputs: written,
         millis: started.elapsed().as_millis(),
     }
 }
 
 /// Runs the engine's `work` on one file, turning its error into a code and a message, and a panic (a bug)
 /// into an `internal` failure of that file alone: the other files are still converted.
-fn guarded(
-    work: impl FnOnce() -> Result<Output, EngineError>,
-) -> Result<Output, (&'static str, String)> {
+fn guarded<T>(work: impl FnOnce() -> Result<T, EngineError>) -> Result<T, (&'static str, String)> {
     match std::panic::catch_unwind(AssertUnwindSafe(work)) {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(error)) => Err((error.code(), error.to_string())),
@@ -181,15 +214,17 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use imagepipe_proto::v1::Output;
+
     use super::*;
 
     #[test]
     fn a_panicking_engine_fails_only_its_file_as_internal() {
-        let (code, message) = guarded(|| panic!("boom at row {}", 7)).unwrap_err();
+        let (code, message) = guarded::<Output>(|| panic!("boom at row {}", 7)).unwrap_err();
         assert_eq!(code, "internal");
         assert!(message.contains("boom at row 7"), "{message}");
         let (code, message) =
-            guarded(|| Err(EngineError::TooLarge("too many pixels".into()))).unwrap_err();
+            guarded::<Output>(|| Err(EngineError::TooLarge("too many pixels".into()))).unwrap_err();
         assert_eq!(code, "too_large");
         assert_eq!(message, "the image is too large: too many pixels");
         assert!(guarded(|| Ok(Output::default())).is_ok());

@@ -131,3 +131,47 @@ fn a_bad_flag_is_refused_before_any_work() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("squash"));
 }
+
+#[test]
+fn variants_are_written_side_by_side_with_every_option() {
+    let scratch = Scratch::new();
+    let jpeg = scratch.write("photo.jpg", &encoded(400, 300, image::ImageFormat::Jpeg));
+    let out = scratch.0.join("out");
+    let (output, stdout) = convert(
+        &[
+            "--fit",
+            "cover",
+            "--gravity",
+            "north",
+            "--grayscale",
+            "--progressive",
+            "--variants",
+            "square:100x100,wide:200w.webp,thumb",
+            "--presets",
+            "thumb:50x50.png",
+            "--out-dir",
+            out.to_str().unwrap(),
+        ],
+        &[&jpeg],
+    );
+    assert!(output.status.success(), "{stdout}");
+    let line = stdout.lines().next().unwrap();
+    assert!(line.starts_with("ok ") && line.ends_with(" ms"), "{line}");
+    for (written, size, format) in [
+        ("photo.square.jpeg", (100, 100), image::ImageFormat::Jpeg),
+        ("photo.wide.webp", (200, 150), image::ImageFormat::WebP),
+        ("photo.thumb.png", (50, 38), image::ImageFormat::Png),
+    ] {
+        assert!(line.contains(written), "{line}");
+        let bytes = std::fs::read(out.join(written)).unwrap();
+        assert_eq!(image::guess_format(&bytes).unwrap(), format, "{written}");
+        let result = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(result.dimensions(), size, "{written}");
+    }
+    let (output, _) = convert(
+        &["--variants", "nope", "--out-dir", out.to_str().unwrap()],
+        &[&jpeg],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no preset `nope`"));
+}
