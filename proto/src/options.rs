@@ -214,10 +214,11 @@ fn fraction(name: &str, value: &str, zero_allowed: bool) -> Result<f32, SpecErro
 /// `RRGGBB` or `#RRGGBB` as 0xRRGGBB.
 fn colour(name: &str, value: &str) -> Result<u32, SpecError> {
     let digits = value.strip_prefix('#').unwrap_or(value);
-    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        if let Ok(colour) = u32::from_str_radix(digits, 16) {
-            return Ok(colour);
-        }
+    if digits.len() == 6
+        && digits.bytes().all(|b| b.is_ascii_hexdigit())
+        && let Ok(colour) = u32::from_str_radix(digits, 16)
+    {
+        return Ok(colour);
     }
     invalid(format!(
         "{name} must be a colour as RRGGBB hex (e.g. ffffff), not `{value}`"

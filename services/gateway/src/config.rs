@@ -22,7 +22,7 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
     pub max_upload_bytes: u64,
     /// Largest accepted image, in pixels (width x height, read from the header).
-    #[arg(long, env = "GATEWAY_MAX_PIXELS", default_value_t = 100_000_000)]
+    #[arg(long, env = "GATEWAY_MAX_PIXELS", default_value_t = 50_000_000)]
     pub max_pixels: u64,
     /// Memory for cached results and originals, in bytes.
     #[arg(long, env = "GATEWAY_CACHE_BYTES", default_value_t = 256 * 1024 * 1024)]
