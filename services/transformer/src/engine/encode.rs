@@ -1,27 +1,26 @@
-//! From pixels to bytes: JPEG (libjpeg-turbo, 4:2:0 chroma subsampling, alpha flattened onto white), PNG,
-//! WebP.
+//! From pixels to bytes: JPEG (libjpeg-turbo), PNG, WebP (libwebp).
 //!
-//! `quality` (1..=100) means:
-//! - JPEG: the libjpeg quality, default 85;
-//! - WebP: absent, lossy at quality 80 (libwebp); 1..=99, lossy at that quality; **100, lossless** (the
-//!   `image` crate's encoder: exact pixels, larger files);
-//! - PNG: nothing (PNG is always lossless).
+//! - JPEG: the libjpeg quality (default 85), 4:2:0 chroma subsampling for colour, one channel for grey;
+//!   baseline, or progressive when asked (SOF2). JPEG has no alpha: translucent pixels are laid over the
+//!   request's background colour (default white; its grey when the result is grey).
+//! - WebP: lossy at the quality (default 80), or **lossless** when asked or at quality 100.
+//! - PNG: always lossless; quality means nothing.
+//!
+//! Outputs carry no metadata: no EXIF (the orientation is already applied to the pixels), no ICC profile, no
+//! XMP, no comments. Pixel values are written as decoded, so a source in a wide-gamut profile (e.g. Display
+//! P3) is shown as if it were sRGB.
 
-use image::{
-    DynamicImage, GrayImage, LumaA, RgbImage, Rgba,
-    codecs::{png::PngEncoder, webp::WebPEncoder},
-};
+use image::{DynamicImage, GrayImage, LumaA, Rgb, RgbImage, Rgba, codecs::png::PngEncoder};
 use imagepipe_proto::v1::ImageFormat;
 use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
 
 use super::{
-    limits::WEBP_MAX_SIDE,
-    request::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY},
-    webp,
+    request::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, Request},
+    webp::{self, Compression},
 };
 use crate::EngineError;
 
-/// `image` encoded as `format`, at `quality` as the module docs describe it.
+/// `image` encoded as `format`, with `request`'s encoder settings as the module docs describe them.
 ///
 /// # Errors
 /// [`EngineError::InvalidSpec`] for a format that cannot be written or a WebP larger than the format allows;
@@ -29,42 +28,43 @@ use crate::EngineError;
 pub(crate) fn encode(
     image: DynamicImage,
     format: ImageFormat,
-    quality: Option<u8>,
+    request: &Request,
 ) -> Result<Vec<u8>, EngineError> {
-    let mut bytes = Vec::new();
-    let written = match format {
+    match format {
         ImageFormat::Jpeg => {
-            let quality = quality.unwrap_or(DEFAULT_JPEG_QUALITY).clamp(1, 100);
-            return encode_jpeg(&flatten_onto_white(image), quality);
+            let background = if request.grayscale {
+                grey(request.background)
+            } else {
+                request.background
+            };
+            encode_jpeg(&flatten(image, background), request)
         }
-        ImageFormat::Png => image.write_with_encoder(PngEncoder::new(&mut bytes)),
-        ImageFormat::Webp if quality != Some(100) => {
-            return webp::encode_lossy(&image, quality.unwrap_or(DEFAULT_WEBP_QUALITY));
+        ImageFormat::Png => {
+            let mut bytes = Vec::new();
+            image
+                .write_with_encoder(PngEncoder::new(&mut bytes))
+                .map_err(|error| EngineError::EncodeFailed(format!("png: {error}")))?;
+            Ok(bytes)
         }
-        ImageFormat::Webp => {
-            if image.width() > WEBP_MAX_SIDE || image.height() > WEBP_MAX_SIDE {
-                return Err(EngineError::InvalidSpec(format!(
-                    "a WebP image is at most {WEBP_MAX_SIDE} pixels per side, this one would be {}x{}",
-                    image.width(),
-                    image.height()
-                )));
-            }
-            image.write_with_encoder(WebPEncoder::new_lossless(&mut bytes))
-        }
-        other => {
-            return Err(EngineError::InvalidSpec(format!(
-                "{} cannot be written; use jpeg, png or webp",
-                other.name()
-            )));
-        }
-    };
-    written.map_err(|error| EngineError::EncodeFailed(format!("{}: {error}", format.name())))?;
-    Ok(bytes)
+        ImageFormat::Webp if request.lossless => webp::encode(&image, Compression::Lossless),
+        ImageFormat::Webp => webp::encode(
+            &image,
+            Compression::Lossy(request.quality.unwrap_or(DEFAULT_WEBP_QUALITY)),
+        ),
+        other => Err(EngineError::InvalidSpec(format!(
+            "{} cannot be written; use jpeg, png or webp",
+            other.name()
+        ))),
+    }
 }
 
-/// An opaque (L8 or RGB8) `image` as a baseline JPEG: libjpeg-turbo, 4:2:0 for colour.
-fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, EngineError> {
+/// An opaque (L8 or RGB8) `image` as a JPEG: libjpeg-turbo, 4:2:0 for colour, progressive if asked.
+fn encode_jpeg(image: &DynamicImage, request: &Request) -> Result<Vec<u8>, EngineError> {
     let failed = |error: turbojpeg::Error| EngineError::EncodeFailed(format!("jpeg: {error}"));
+    let quality = request
+        .quality
+        .unwrap_or(DEFAULT_JPEG_QUALITY)
+        .clamp(1, 100);
     let converted;
     let (pixels, format, subsampling) = match image {
         DynamicImage::ImageLuma8(gray) => (gray.as_raw(), PixelFormat::GRAY, Subsamp::Gray),
@@ -79,6 +79,9 @@ fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, EngineError
     compressor.set_quality(i32::from(quality)).map_err(failed)?;
     compressor.set_subsamp(subsampling).map_err(failed)?;
     compressor
+        .set_progressive(request.progressive)
+        .map_err(failed)?;
+    compressor
         .compress_to_vec(Image {
             pixels: pixels.as_slice(),
             width,
@@ -89,35 +92,47 @@ fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, EngineError
         .map_err(failed)
 }
 
-/// JPEG has no alpha channel: lay translucent pixels over white (what a browser shows them on). Opaque images
-/// are returned as they are.
-fn flatten_onto_white(image: DynamicImage) -> DynamicImage {
-    fn over_white(channel: u8, alpha: u8) -> u8 {
-        let (channel, alpha) = (u16::from(channel), u16::from(alpha));
-        // channel * a + 255 * (1 - a), rounded; never exceeds 255.
-        ((channel * alpha + 255 * (255 - alpha) + 127) / 255) as u8
+/// The grey of `colour` (Rec. 709 luma, as [`super::ops::grayscale`] computes it), as a colour.
+fn grey(colour: Rgb<u8>) -> Rgb<u8> {
+    let Rgb([red, green, blue]) = colour;
+    let luma =
+        (2126 * u32::from(red) + 7152 * u32::from(green) + 722 * u32::from(blue) + 5000) / 10_000;
+    // A weighted mean of bytes: at most 255.
+    let luma = luma.min(255) as u8;
+    Rgb([luma, luma, luma])
+}
+
+/// JPEG has no alpha channel: lay translucent pixels over `background`. Opaque images are returned as they
+/// are; grey ones with alpha stay grey when the background is grey too.
+fn flatten(image: DynamicImage, background: Rgb<u8>) -> DynamicImage {
+    fn over(channel: u8, alpha: u8, background: u8) -> u8 {
+        let (channel, alpha, background) =
+            (u16::from(channel), u16::from(alpha), u16::from(background));
+        // channel * a + background * (1 - a), rounded; never exceeds 255.
+        ((channel * alpha + background * (255 - alpha) + 127) / 255) as u8
     }
+    let Rgb([red, green, blue]) = background;
     match image {
-        DynamicImage::ImageLumaA8(pixels) => {
+        DynamicImage::ImageLumaA8(pixels) if red == green && green == blue => {
             let (width, height) = pixels.dimensions();
             DynamicImage::ImageLuma8(GrayImage::from_fn(width, height, |x, y| {
                 let LumaA([luma, alpha]) = *pixels.get_pixel(x, y);
-                image::Luma([over_white(luma, alpha)])
+                image::Luma([over(luma, alpha, red)])
             }))
         }
         DynamicImage::ImageRgba8(pixels) => {
             let (width, height) = pixels.dimensions();
             DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| {
-                let Rgba([red, green, blue, alpha]) = *pixels.get_pixel(x, y);
-                image::Rgb([
-                    over_white(red, alpha),
-                    over_white(green, alpha),
-                    over_white(blue, alpha),
+                let Rgba([r, g, b, alpha]) = *pixels.get_pixel(x, y);
+                Rgb([
+                    over(r, alpha, red),
+                    over(g, alpha, green),
+                    over(b, alpha, blue),
                 ])
             }))
         }
         other if other.color().has_alpha() => {
-            flatten_onto_white(DynamicImage::ImageRgba8(other.to_rgba8()))
+            flatten(DynamicImage::ImageRgba8(other.to_rgba8()), background)
         }
         other => other,
     }
@@ -126,12 +141,37 @@ fn flatten_onto_white(image: DynamicImage) -> DynamicImage {
 #[cfg(test)]
 mod tests {
     use image::GenericImageView;
+    use imagepipe_proto::v1::TransformSpec;
 
     use super::*;
     use crate::engine::samples;
 
     fn decode(bytes: &[u8]) -> DynamicImage {
         image::load_from_memory(bytes).unwrap()
+    }
+
+    fn request(spec: TransformSpec) -> Request {
+        Request::from_spec(&spec).unwrap()
+    }
+
+    fn quality(quality: Option<u32>) -> Request {
+        request(TransformSpec {
+            quality,
+            ..TransformSpec::default()
+        })
+    }
+
+    /// Whether a JPEG has a start-of-frame marker for progressive DCT (SOF2) before its first scan.
+    fn is_progressive(jpeg: &[u8]) -> bool {
+        let mut at = 2;
+        while at + 4 <= jpeg.len() && jpeg[at] == 0xFF {
+            match jpeg[at + 1] {
+                0xC2 => return true,
+                0xC0 | 0xC1 | 0xDA => return false,
+                _ => at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]])),
+            }
+        }
+        false
     }
 
     #[test]
@@ -142,17 +182,61 @@ mod tests {
             (ImageFormat::Png, image::ImageFormat::Png),
             (ImageFormat::Webp, image::ImageFormat::WebP),
         ] {
-            let bytes = encode(image.clone(), format, Some(85)).unwrap();
+            let bytes = encode(image.clone(), format, &quality(Some(85))).unwrap();
             assert_eq!(image::guess_format(&bytes).unwrap(), guessed);
             assert_eq!(decode(&bytes).dimensions(), (12, 7));
         }
     }
 
     #[test]
-    fn webp_at_quality_100_is_lossless() {
-        let image = DynamicImage::ImageRgba8(samples::half_transparent(8, 4));
-        let bytes = encode(image.clone(), ImageFormat::Webp, Some(100)).unwrap();
-        assert_eq!(decode(&bytes).to_rgba8(), image.to_rgba8());
+    fn jpeg_is_baseline_unless_progressive_is_asked() {
+        let image = DynamicImage::ImageRgb8(samples::rgb(64, 48));
+        let baseline = encode(image.clone(), ImageFormat::Jpeg, &quality(None)).unwrap();
+        assert!(!is_progressive(&baseline));
+        let progressive = request(TransformSpec {
+            progressive: true,
+            ..TransformSpec::default()
+        });
+        let bytes = encode(image.clone(), ImageFormat::Jpeg, &progressive).unwrap();
+        assert!(is_progressive(&bytes), "SOF2 present");
+        assert!(turbojpeg::read_header(&bytes).unwrap().is_progressive);
+        let decoded = decode(&bytes).to_rgb8();
+        let (a, b) = (image.to_rgb8(), decoded);
+        assert!(samples::close(*a.get_pixel(40, 20), *b.get_pixel(40, 20)));
+        let grey = DynamicImage::ImageLuma8(GrayImage::new(16, 16));
+        let bytes = encode(grey, ImageFormat::Jpeg, &progressive).unwrap();
+        assert!(is_progressive(&bytes), "grey too");
+    }
+
+    #[test]
+    fn outputs_carry_no_metadata() {
+        // No APP1 (EXIF/XMP) or APP2 (ICC) segment in a JPEG, no eXIf/iCCP chunk in a PNG, no EXIF/ICCP
+        // chunk in a WebP.
+        let image = DynamicImage::ImageRgb8(samples::rgb(16, 16));
+        let jpeg = encode(image.clone(), ImageFormat::Jpeg, &quality(None)).unwrap();
+        assert!(
+            !jpeg
+                .windows(2)
+                .any(|w| w == [0xFF, 0xE1] || w == [0xFF, 0xE2])
+        );
+        let png = encode(image.clone(), ImageFormat::Png, &quality(None)).unwrap();
+        assert!(!png.windows(4).any(|w| w == b"eXIf" || w == b"iCCP"));
+        let webp = encode(image, ImageFormat::Webp, &quality(None)).unwrap();
+        assert!(!webp.windows(4).any(|w| w == b"EXIF" || w == b"ICCP"));
+    }
+
+    #[test]
+    fn webp_at_quality_100_or_asked_is_lossless() {
+        let image = DynamicImage::ImageRgb8(samples::rgb(24, 16));
+        let lossless = request(TransformSpec {
+            lossless: true,
+            quality: Some(10),
+            ..TransformSpec::default()
+        });
+        for request in [quality(Some(100)), lossless] {
+            let bytes = encode(image.clone(), ImageFormat::Webp, &request).unwrap();
+            assert_eq!(decode(&bytes).to_rgb8(), image.to_rgb8());
+        }
     }
 
     #[test]
@@ -163,11 +247,11 @@ mod tests {
             for _ in 0..3 {
                 hash = (hash ^ (hash >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             }
-            image::Rgb([hash as u8, (hash >> 8) as u8, (hash >> 16) as u8])
+            Rgb([hash as u8, (hash >> 8) as u8, (hash >> 16) as u8])
         }));
-        let default = encode(image.clone(), ImageFormat::Webp, None).unwrap();
-        let lossless = encode(image.clone(), ImageFormat::Webp, Some(100)).unwrap();
-        let low = encode(image, ImageFormat::Webp, Some(20)).unwrap();
+        let default = encode(image.clone(), ImageFormat::Webp, &quality(None)).unwrap();
+        let lossless = encode(image.clone(), ImageFormat::Webp, &quality(Some(100))).unwrap();
+        let low = encode(image, ImageFormat::Webp, &quality(Some(20))).unwrap();
         assert!(
             low.len() < default.len(),
             "{} < {}",
@@ -187,14 +271,14 @@ mod tests {
         let image = DynamicImage::ImageLuma8(GrayImage::from_fn(16, 8, |x, _| {
             image::Luma([(x * 16) as u8])
         }));
-        let bytes = encode(image, ImageFormat::Jpeg, None).unwrap();
+        let bytes = encode(image, ImageFormat::Jpeg, &quality(None)).unwrap();
         assert_eq!(decode(&bytes).color(), image::ColorType::L8);
     }
 
     #[test]
-    fn jpeg_flattens_alpha_onto_white() {
+    fn jpeg_flattens_alpha_onto_white_by_default() {
         let image = DynamicImage::ImageRgba8(samples::half_transparent(32, 16));
-        let bytes = encode(image, ImageFormat::Jpeg, Some(95)).unwrap();
+        let bytes = encode(image, ImageFormat::Jpeg, &quality(Some(95))).unwrap();
         let decoded = decode(&bytes).to_rgb8();
         let transparent = decoded.get_pixel(4, 8);
         assert!(
@@ -206,17 +290,49 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_flattens_alpha_onto_the_background() {
+        let on_red = request(TransformSpec {
+            background: Some(0xFF_0000),
+            quality: Some(95),
+            ..TransformSpec::default()
+        });
+        let image = DynamicImage::ImageRgba8(samples::half_transparent(32, 16));
+        let decoded = decode(&encode(image, ImageFormat::Jpeg, &on_red).unwrap()).to_rgb8();
+        assert!(samples::close(*decoded.get_pixel(4, 8), Rgb([255, 0, 0])));
+        assert!(samples::close(*decoded.get_pixel(28, 8), Rgb([0, 200, 0])));
+        // Grey with alpha on a colour: the colour shows, so the JPEG is in colour.
+        let grey = DynamicImage::ImageLumaA8(image::GrayAlphaImage::from_fn(16, 8, |x, _| {
+            LumaA([90, if x < 8 { 0 } else { 255 }])
+        }));
+        let decoded = decode(&encode(grey.clone(), ImageFormat::Jpeg, &on_red).unwrap());
+        assert_eq!(decoded.color(), image::ColorType::Rgb8);
+        assert!(samples::close(
+            *decoded.to_rgb8().get_pixel(2, 4),
+            Rgb([255, 0, 0])
+        ));
+        // Asked for grey: the background is the colour's grey (0.2126 * 255), and the JPEG one channel.
+        let grey_on_red = Request {
+            grayscale: true,
+            ..on_red
+        };
+        let decoded = decode(&encode(grey, ImageFormat::Jpeg, &grey_on_red).unwrap());
+        assert_eq!(decoded.color(), image::ColorType::L8);
+        let background = decoded.to_luma8().get_pixel(2, 4)[0];
+        assert!(background.abs_diff(54) < 4, "{background}");
+    }
+
+    #[test]
     fn quality_changes_jpeg_size() {
         let image = DynamicImage::ImageRgb8(samples::rgb(64, 64));
-        let low = encode(image.clone(), ImageFormat::Jpeg, Some(10)).unwrap();
-        let high = encode(image, ImageFormat::Jpeg, Some(100)).unwrap();
+        let low = encode(image.clone(), ImageFormat::Jpeg, &quality(Some(10))).unwrap();
+        let high = encode(image, ImageFormat::Jpeg, &quality(Some(100))).unwrap();
         assert!(low.len() < high.len(), "{} < {}", low.len(), high.len());
     }
 
     #[test]
     fn refuses_formats_it_cannot_write() {
         let image = DynamicImage::ImageRgb8(samples::rgb(2, 2));
-        let error = encode(image, ImageFormat::Gif, None).unwrap_err();
+        let error = encode(image, ImageFormat::Gif, &quality(None)).unwrap_err();
         assert_eq!(error.code(), "invalid_spec");
     }
 }

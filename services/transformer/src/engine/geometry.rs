@@ -1,23 +1,28 @@
-//! Where the result's size comes from: the source size, the requested box and the fit. Pure integer arithmetic,
-//! so every rounding is the same on every machine.
+//! Where the result's size comes from: the source size, the requested box, the fit and the rotation. Pure
+//! integer arithmetic, so every rounding is the same on every machine.
+//!
+//! The box is the rotated result's: a 160x80 source rotated by 90 degrees and asked 20 wide becomes 20x40.
+//! [`plan`] plans in the result's orientation; [`Plan::before`] gives the same plan as seen from the unrotated
+//! source, so the (large) source can be resampled first and only the (small) result turned.
 
-use imagepipe_proto::v1::Fit;
+use imagepipe_proto::v1::{Fit, Flip, Gravity};
 
 use super::{
     limits::{Limits, MAX_SIDE},
-    request::Request,
+    request::{Request, Rotation},
 };
 use crate::EngineError;
 
-/// The size of the result, and whether the source is first cropped (centred) to the result's aspect ratio.
+/// The size of the result, and whether (and where) the source is first cropped to the result's aspect ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Plan {
     /// Result width, at least 1.
     pub width: u32,
     /// Result height, at least 1.
     pub height: u32,
-    /// `cover`: crop the overflow of the source so that scaling keeps its aspect ratio.
-    pub crop_to_fit: bool,
+    /// `cover`: crop the overflow of the source so that scaling keeps its aspect ratio, keeping the side or
+    /// corner this anchor names (`Center`: the middle). `None`: no crop.
+    pub crop: Option<Gravity>,
 }
 
 impl Plan {
@@ -29,12 +34,12 @@ impl Plan {
 
     /// The smallest size a `source` image may be decoded at and still resampled to this plan by scaling down
     /// only: the result's size, or for `cover` the size the whole source is scaled to before the overflow is
-    /// cropped (each side at most the source's).
+    /// cropped (each side at most the source's). `source` and the plan are in the same orientation.
     pub(crate) fn min_decode_size(&self, source: (u32, u32)) -> (u32, u32) {
         let (source_width, source_height) =
             (u64::from(source.0.max(1)), u64::from(source.1.max(1)));
         let (width, height) = (u64::from(self.width), u64::from(self.height));
-        let (need_width, need_height) = if !self.crop_to_fit {
+        let (need_width, need_height) = if self.crop.is_none() {
             (width, height)
         } else if width * source_height >= height * source_width {
             // The box is relatively wider than the source: the width binds, the height overflows.
@@ -47,6 +52,43 @@ impl Plan {
             u32::try_from(need_height.min(source_height)).unwrap_or(source.1),
         )
     }
+
+    /// This plan (in the result's orientation) as seen before `rotation` and then `flip` are applied: the sides
+    /// exchanged by a quarter turn, the crop's anchor turned back. Resampling the unturned source to it and then
+    /// turning the result gives the same image as turning the source and resampling it to `self`.
+    pub(crate) fn before(&self, rotation: Rotation, flip: Flip) -> Plan {
+        let (width, height) = rotation.turn((self.width, self.height));
+        Plan {
+            width,
+            height,
+            crop: self
+                .crop
+                .map(|anchor| anchor_before(anchor, rotation, flip)),
+        }
+    }
+}
+
+/// Where `anchor` (in the result) was before `rotation` and then `flip` turned the image.
+fn anchor_before(anchor: Gravity, rotation: Rotation, flip: Flip) -> Gravity {
+    // As fractions of the width and height (0, 0.5 or 1: exact in floating point). Undo the flip…
+    let (mut x, mut y) = anchor.fractions();
+    if matches!(flip, Flip::Horizontal | Flip::Both) {
+        x = 1.0 - x;
+    }
+    if matches!(flip, Flip::Vertical | Flip::Both) {
+        y = 1.0 - y;
+    }
+    // …then the rotation: a quarter turn clockwise takes (u, v) to (1 - v, u).
+    let (x, y) = match rotation {
+        Rotation::None => (x, y),
+        Rotation::Clockwise90 => (y, 1.0 - x),
+        Rotation::Half => (1.0 - x, 1.0 - y),
+        Rotation::Clockwise270 => (1.0 - y, x),
+    };
+    Gravity::ALL
+        .into_iter()
+        .find(|gravity| gravity.fractions() == (x, y))
+        .unwrap_or(Gravity::Center)
 }
 
 /// `value * numerator / denominator`, rounded up.
@@ -54,12 +96,13 @@ fn ceil_scale(value: u64, numerator: u64, denominator: u64) -> u64 {
     (value * numerator).div_ceil(denominator)
 }
 
-/// Plans the result of `request` on a `source` = (width, height) image (both at least 1).
+/// Plans the result of `request` on a `source` = (width, height) image (both at least 1), upright as decoded.
+/// The plan is the rotated result's: a quarter turn exchanges the source's sides before anything else.
 ///
 /// - no width and no height: the source size;
 /// - one side: that side, the other derived keeping the aspect ratio;
 /// - both: `contain` fits inside the box keeping the aspect ratio (scaling up or down), `cover` fills the box
-///   and crops the centred overflow, `fill` stretches to the box;
+///   and crops the overflow, keeping the part `request.gravity` names, `fill` stretches to the box;
 /// - `inside`: as `contain` (or one side), but a source that already fits keeps its size.
 ///
 /// # Errors
@@ -69,6 +112,7 @@ pub(crate) fn plan(
     request: &Request,
     limits: &Limits,
 ) -> Result<Plan, EngineError> {
+    let source = request.rotation.turn(source);
     let (source_width, source_height) = (u64::from(source.0.max(1)), u64::from(source.1.max(1)));
     // `inside` never enlarges: a box the source already fits in keeps the source's size.
     let fits_inside = request.fit == Fit::Inside
@@ -78,7 +122,7 @@ pub(crate) fn plan(
         && request
             .height
             .is_none_or(|height| u64::from(height) >= source_height);
-    let (width, height, crop_to_fit) = match (request.width, request.height) {
+    let (width, height, cropped) = match (request.width, request.height) {
         (None, None) => (source_width, source_height, false),
         _ if fits_inside => (source_width, source_height, false),
         (Some(width), None) => {
@@ -127,7 +171,7 @@ pub(crate) fn plan(
     Ok(Plan {
         width: narrow_width,
         height: narrow_height,
-        crop_to_fit,
+        crop: cropped.then_some(request.gravity),
     })
 }
 
@@ -138,16 +182,18 @@ fn scale(value: u64, numerator: u64, denominator: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use imagepipe_proto::v1::TransformSpec;
+
     use super::*;
 
     fn request(width: Option<u32>, height: Option<u32>, fit: Fit) -> Request {
-        Request {
+        Request::from_spec(&TransformSpec {
             width,
             height,
-            fit,
-            format: None,
-            quality: None,
-        }
+            fit: fit as i32,
+            ..TransformSpec::default()
+        })
+        .unwrap()
     }
 
     fn size(source: (u32, u32), request: Request) -> (u32, u32) {
@@ -173,6 +219,11 @@ mod tests {
         assert_eq!(size((100, 50), inside(Some(400), None)), (100, 50));
         assert_eq!(size((100, 50), inside(None, Some(25))), (50, 25));
         assert_eq!(size((100, 50), inside(Some(100), Some(10))), (20, 10));
+        assert_eq!(
+            size((100, 50), inside(Some(60), Some(400))),
+            (60, 30),
+            "one side too long is enough to shrink"
+        );
     }
 
     #[test]
@@ -188,13 +239,32 @@ mod tests {
             Plan {
                 width: 100,
                 height: 100,
-                crop_to_fit: true
+                crop: Some(Gravity::Center),
             }
         );
         assert_eq!(
             size((400, 200), request(Some(30), Some(70), Fit::Fill)),
             (30, 70)
         );
+        let fill = plan(
+            (400, 200),
+            &request(Some(30), Some(70), Fit::Fill),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(fill.crop, None, "fill stretches, it does not crop");
+    }
+
+    #[test]
+    fn cover_crops_towards_the_gravity() {
+        for gravity in Gravity::ALL {
+            let request = Request {
+                gravity,
+                ..request(Some(10), Some(10), Fit::Cover)
+            };
+            let plan = plan((30, 10), &request, &Limits::default()).unwrap();
+            assert_eq!(plan.crop, Some(gravity));
+        }
     }
 
     #[test]
@@ -211,6 +281,92 @@ mod tests {
             size((3, 2), request(Some(1), None, Fit::Contain)),
             (1, 1),
             "rounds, at least 1"
+        );
+        let one_side = plan(
+            (400, 300),
+            &request(Some(200), None, Fit::Cover),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(one_side.crop, None, "nothing overflows");
+    }
+
+    #[test]
+    fn quarter_turns_plan_on_the_turned_source() {
+        let turned = |degrees, request: Request| Request {
+            rotation: Rotation::from_degrees(degrees).unwrap(),
+            ..request
+        };
+        let width_20 = request(Some(20), None, Fit::Contain);
+        assert_eq!(size((160, 80), turned(90, width_20.clone())), (20, 40));
+        assert_eq!(size((160, 80), turned(270, width_20.clone())), (20, 40));
+        assert_eq!(size((160, 80), turned(180, width_20)), (20, 10));
+        let inside = request(Some(100), Some(150), Fit::Inside);
+        assert_eq!(
+            size((160, 80), turned(90, inside.clone())),
+            (75, 150),
+            "80x160 upright: too tall"
+        );
+        assert_eq!(size((160, 80), inside), (100, 50));
+        let none = request(None, None, Fit::Contain);
+        assert_eq!(size((160, 80), turned(270, none)), (80, 160));
+    }
+
+    #[test]
+    fn before_turns_the_plan_back() {
+        let plan = Plan {
+            width: 20,
+            height: 40,
+            crop: Some(Gravity::North),
+        };
+        let expect = |rotation, flip, size: (u32, u32), anchor| {
+            let before = plan.before(rotation, flip);
+            assert_eq!(
+                (before.width, before.height, before.crop),
+                (size.0, size.1, Some(anchor)),
+                "{rotation:?} {flip:?}"
+            );
+        };
+        // The top of the result was the left of a source turned a quarter clockwise, its right when turned the
+        // other way, its bottom when upside down or flipped vertically.
+        expect(Rotation::None, Flip::Unspecified, (20, 40), Gravity::North);
+        expect(
+            Rotation::Clockwise90,
+            Flip::Unspecified,
+            (40, 20),
+            Gravity::West,
+        );
+        expect(
+            Rotation::Clockwise270,
+            Flip::Unspecified,
+            (40, 20),
+            Gravity::East,
+        );
+        expect(Rotation::Half, Flip::Unspecified, (20, 40), Gravity::South);
+        expect(Rotation::None, Flip::Vertical, (20, 40), Gravity::South);
+        expect(Rotation::None, Flip::Horizontal, (20, 40), Gravity::North);
+        // Corners: north-east after a quarter turn clockwise was north-west; mirrored first, south-west.
+        let corner = Plan {
+            crop: Some(Gravity::NorthEast),
+            ..plan
+        };
+        assert_eq!(
+            corner.before(Rotation::Clockwise90, Flip::Unspecified).crop,
+            Some(Gravity::NorthWest)
+        );
+        assert_eq!(
+            corner.before(Rotation::Clockwise90, Flip::Horizontal).crop,
+            Some(Gravity::SouthWest)
+        );
+        assert_eq!(
+            corner.before(Rotation::Half, Flip::Both).crop,
+            Some(Gravity::NorthEast),
+            "a half turn and both flips cancel out"
+        );
+        let uncropped = Plan { crop: None, ..plan };
+        assert_eq!(
+            uncropped.before(Rotation::Clockwise90, Flip::Both).crop,
+            None
         );
     }
 

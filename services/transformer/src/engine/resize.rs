@@ -1,5 +1,5 @@
-//! Resampling with fast_image_resize (SIMD convolution): Lanczos3, alpha-aware, with a centred crop for
-//! `cover`.
+//! Resampling with fast_image_resize (SIMD convolution): Lanczos3, alpha-aware, with a crop for `cover`
+//! anchored where the plan's gravity says.
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
@@ -7,8 +7,9 @@ use image::DynamicImage;
 use super::geometry::Plan;
 use crate::EngineError;
 
-/// `image` resampled to `plan`'s size (cropped centred to its aspect ratio first for `cover`). Alpha is
-/// premultiplied during resampling, so transparent pixels do not bleed their colour into the edges.
+/// `image` resampled to `plan`'s size (for `cover`, cropped to its aspect ratio first, keeping the part the
+/// plan's anchor names). Alpha is premultiplied during resampling, so transparent pixels do not bleed their
+/// colour into the edges.
 ///
 /// # Errors
 /// [`EngineError::UnsupportedFormat`] when the pixel layout is not one the resizer handles (the decoder only
@@ -16,8 +17,9 @@ use crate::EngineError;
 pub(crate) fn resize(image: &DynamicImage, plan: &Plan) -> Result<DynamicImage, EngineError> {
     let mut resized = DynamicImage::new(plan.width, plan.height, image.color());
     let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    if plan.crop_to_fit {
-        options = options.fit_into_destination(Some((0.5, 0.5)));
+    if let Some(anchor) = plan.crop {
+        // Where the kept box sits in the source, as fractions: 0 = left/top, 1 = right/bottom.
+        options = options.fit_into_destination(Some(anchor.fractions()));
     }
     Resizer::new()
         .resize(image, &mut resized, &options)
@@ -33,6 +35,7 @@ pub(crate) fn resize(image: &DynamicImage, plan: &Plan) -> Result<DynamicImage, 
 #[cfg(test)]
 mod tests {
     use image::{GenericImageView, Rgb, RgbImage, Rgba};
+    use imagepipe_proto::v1::Gravity;
 
     use super::*;
     use crate::engine::samples;
@@ -43,31 +46,62 @@ mod tests {
         let plan = Plan {
             width: 16,
             height: 8,
-            crop_to_fit: false,
+            crop: None,
         };
         let resized = resize(&image, &plan).unwrap();
         assert_eq!(resized.dimensions(), (16, 8));
         assert_eq!(resized.color(), image::ColorType::Rgb8);
     }
 
-    #[test]
-    fn cover_crops_the_centre() {
-        // 30x10: red | green | blue thirds. Covering a 10x10 box keeps the green centre only.
-        let image = DynamicImage::ImageRgb8(RgbImage::from_fn(30, 10, |x, _| match x / 10 {
-            0 => Rgb([255, 0, 0]),
-            1 => Rgb([0, 255, 0]),
-            _ => Rgb([0, 0, 255]),
-        }));
+    /// The colour a `cover` crop of `image` to `width` x `height` under `anchor` shows everywhere.
+    fn cover_colour(image: &RgbImage, (width, height): (u32, u32), anchor: Gravity) -> Rgb<u8> {
         let plan = Plan {
-            width: 5,
-            height: 5,
-            crop_to_fit: true,
+            width,
+            height,
+            crop: Some(anchor),
         };
-        let resized = resize(&image, &plan).unwrap().to_rgb8();
+        let resized = resize(&DynamicImage::ImageRgb8(image.clone()), &plan)
+            .unwrap()
+            .to_rgb8();
+        let first = *resized.get_pixel(0, 0);
         for pixel in resized.pixels() {
             assert!(
-                pixel[1] > 200 && pixel[0] < 40 && pixel[2] < 40,
-                "{pixel:?}"
+                pixel
+                    .0
+                    .iter()
+                    .zip(first.0)
+                    .all(|(&a, b)| a.abs_diff(b) < 40),
+                "{anchor:?}: one band only, {pixel:?} vs {first:?}"
+            );
+        }
+        first
+    }
+
+    #[test]
+    fn cover_keeps_the_side_the_gravity_names() {
+        let [red, green, blue] = samples::THIRDS;
+        // 30x10: red | green | blue, covering a square keeps one third, chosen by the horizontal anchor.
+        let wide = samples::thirds(30, 10, false);
+        // 10x30: red over green over blue, chosen by the vertical anchor.
+        let tall = samples::thirds(10, 30, true);
+        for anchor in Gravity::ALL {
+            let (x, y) = anchor.fractions();
+            let expected = |fraction: f64| {
+                if fraction < 0.25 {
+                    red
+                } else if fraction > 0.75 {
+                    blue
+                } else {
+                    green
+                }
+            };
+            assert!(
+                samples::close(cover_colour(&wide, (5, 5), anchor), expected(x)),
+                "{anchor:?} across"
+            );
+            assert!(
+                samples::close(cover_colour(&tall, (5, 5), anchor), expected(y)),
+                "{anchor:?} down"
             );
         }
     }
@@ -78,7 +112,7 @@ mod tests {
         let plan = Plan {
             width: 20,
             height: 5,
-            crop_to_fit: false,
+            crop: None,
         };
         let resized = resize(&image, &plan).unwrap().to_rgba8();
         let edge = resized.get_pixel(10, 2);

@@ -18,6 +18,43 @@ pub(crate) fn rgb(width: u32, height: u32) -> RgbImage {
     })
 }
 
+/// The bands of [`thirds`], in order: red, green, blue.
+pub(crate) const THIRDS: [Rgb<u8>; 3] = [Rgb([255, 0, 0]), Rgb([0, 255, 0]), Rgb([0, 0, 255])];
+
+/// A `width` x `height` image in three equal bands of [`THIRDS`]: left to right, or top to bottom when `down`.
+pub(crate) fn thirds(width: u32, height: u32, down: bool) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        let band = if down { y * 3 / height } else { x * 3 / width };
+        THIRDS[band as usize]
+    })
+}
+
+/// The colours of [`quadrants`]: top-left red, top-right green, bottom-left blue, bottom-right yellow.
+pub(crate) const QUADRANTS: [Rgb<u8>; 4] = [
+    Rgb([255, 0, 0]),
+    Rgb([0, 255, 0]),
+    Rgb([0, 0, 255]),
+    Rgb([255, 255, 0]),
+];
+
+/// A `width` x `height` image in four quadrants of [`QUADRANTS`].
+pub(crate) fn quadrants(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        QUADRANTS[usize::from(x >= width / 2) + 2 * usize::from(y >= height / 2)]
+    })
+}
+
+/// The colours at the centres of `image`'s quadrants, in the order of [`QUADRANTS`].
+pub(crate) fn quadrant_colours(image: &RgbImage) -> [Rgb<u8>; 4] {
+    let (width, height) = image.dimensions();
+    [(1, 1), (3, 1), (1, 3), (3, 3)].map(|(x, y)| *image.get_pixel(width * x / 4, height * y / 4))
+}
+
+/// Whether two colours are equal up to resampling and JPEG error (each channel within 48).
+pub(crate) fn close(a: Rgb<u8>, b: Rgb<u8>) -> bool {
+    a.0.iter().zip(b.0).all(|(&a, b)| a.abs_diff(b) < 48)
+}
+
 /// A `width` x `height` RGBA image, fully transparent on its left half and opaque green on its right half.
 pub(crate) fn half_transparent(width: u32, height: u32) -> RgbaImage {
     RgbaImage::from_fn(width, height, |x, _| {
