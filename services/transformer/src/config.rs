@@ -223,15 +223,17 @@ mod tests {
         assert_eq!(args.files.len(), 2);
         assert_eq!(args.threads, 1);
         assert_eq!(args.limits(), Limits::default());
-        let spec = args.spec();
+        let spec = args.job().unwrap().spec;
         assert_eq!(spec.width, Some(256));
         assert_eq!(spec.fit(), imagepipe_proto::v1::Fit::Cover);
         assert_eq!(spec.format(), imagepipe_proto::v1::ImageFormat::Webp);
         assert!(Config::try_parse_from(["t", "convert", "--out-dir", "o"]).is_err());
-        assert!(
-            Config::try_parse_from(["t", "convert", "--format", "gif", "--out-dir", "o", "a"])
-                .is_err()
-        );
+        let gif =
+            Config::try_parse_from(["t", "convert", "--format", "gif", "--out-dir", "o", "a"]);
+        let Some(Command::Convert(args)) = gif.unwrap().command else {
+            panic!("expected convert");
+        };
+        assert!(args.job().unwrap_err().contains("jpeg, png or webp"));
         assert!(Config::try_parse_from(["t"]).unwrap().command.is_none());
     }
 

@@ -17,7 +17,7 @@ use super::{
     limits::Limits,
     ops,
     request::{Request, Rotation},
-    resize,
+    resize, watermark,
 };
 use crate::EngineError;
 
@@ -63,8 +63,10 @@ pub(crate) fn render(
     };
     let image = shape(&decoded.image, &plan, request.rotation, request.flip, order)?;
     let image = finish(image, request);
-    // The watermark, when `request.watermark` is set, is drawn here: over the finished pixels, before
-    // encoding (`super::watermark::apply(image, watermark, limits)`).
+    let image = match &request.watermark {
+        Some(watermark) => watermark::apply(image, watermark, limits)?,
+        None => image,
+    };
     let (width, height) = image.dimensions();
     let data = encode::encode(image, format, request)?;
     Ok(Output {

@@ -174,6 +174,50 @@ mod tests {
         assert_eq!(error.code(), "invalid_spec");
     }
 
+    #[test]
+    fn a_watermark_is_drawn_after_resizing_where_asked() {
+        use imagepipe_proto::v1::{Gravity, Watermark, watermark::Mark};
+        let grey = image::RgbImage::from_pixel(400, 200, image::Rgb([60, 60, 60]));
+        let png = samples::png(&grey);
+        let marked = |position: Gravity| {
+            let spec = TransformSpec {
+                width: Some(200),
+                watermark: Some(Watermark {
+                    mark: Some(Mark::Text("imagepipe".into())),
+                    position: position as i32,
+                    opacity: Some(1.0),
+                    scale: Some(0.2),
+                    ..Watermark::default()
+                }),
+                ..TransformSpec::default()
+            };
+            let output = run(&png, &spec);
+            assert_eq!(info(&output), (ImageFormat::Png, 200, 100));
+            image::load_from_memory(&output.data).unwrap().to_rgb8()
+        };
+        // Which quarter of the 200x100 result differs from the plain grey.
+        let changed = |pixels: &image::RgbImage, left: bool, top: bool| {
+            pixels.enumerate_pixels().any(|(x, y, pixel)| {
+                (x < 100) == left && (y < 50) == top && pixel.0 != [60, 60, 60]
+            })
+        };
+        let south_east = marked(Gravity::SouthEast);
+        assert!(changed(&south_east, false, false));
+        assert!(!changed(&south_east, true, true));
+        let north_west = marked(Gravity::NorthWest);
+        assert!(changed(&north_west, true, true));
+        assert!(!changed(&north_west, false, false));
+        let bad_mark = TransformSpec {
+            watermark: Some(Watermark {
+                mark: Some(Mark::Image(bytes::Bytes::from_static(b"not an image"))),
+                ..Watermark::default()
+            }),
+            ..TransformSpec::default()
+        };
+        let error = transform(&png, &bad_mark, &Limits::default()).unwrap_err();
+        assert_eq!(error.code(), "invalid_spec");
+    }
+
     fn run(original: &[u8], spec: &TransformSpec) -> Output {
         transform(original, spec, &Limits::default()).unwrap()
     }
