@@ -8,9 +8,13 @@
 //!
 //! vipsthumbnail's time per image without its start-up ("vips per image") comes from one process over many
 //! copies of the image less one over a single copy; the ratio checked against the issue's targets is our
-//! in-process time over that (the process-to-process ratio, start-up included, is printed too). It also prints each result's PSNR against a reference (full decode + Lanczos3, unencoded) and,
-//! with `/usr/bin/time`, the peak RSS of J1 for both processes. Images come from `IMAGEPIPE_CORPUS` (default
-//! `../shared/corpus` beside the repository); without them, or without `vipsthumbnail`, it says so and stops.
+//! in-process time over that (the process-to-process ratio, start-up included, is printed too). It also
+//! prints each result's PSNR against a reference (full decode + Lanczos3, unencoded) and, with
+//! `/usr/bin/time`, the peak RSS of J1 for both processes (when J1 runs).
+//!
+//! Images come from `IMAGEPIPE_CORPUS` (default `../shared/corpus` beside the repository); without them, or
+//! without `vipsthumbnail`, it says so and stops. `IMAGEPIPE_BENCH_JOBS` runs only the jobs it names,
+//! comma-separated (`IMAGEPIPE_BENCH_JOBS=J4`, `IMAGEPIPE_BENCH_JOBS=J1,J3`); unset or empty, all four run.
 
 use std::{
     path::{Path, PathBuf},
@@ -34,6 +38,13 @@ struct Job {
     quality: u32,
     /// Most our time may be, as a share of vipsthumbnail's.
     target: f64,
+}
+
+impl Job {
+    /// The job's short name, its first word: `J1`..`J4`.
+    fn id(&self) -> &'static str {
+        self.name.split(' ').next().unwrap_or(self.name)
+    }
 }
 
 const JOBS: [Job; 4] = [
@@ -104,6 +115,29 @@ fn main() {
         .and_then(|runs| runs.parse().ok())
         .filter(|&runs| runs > 0)
         .unwrap_or(11);
+    let selected = std::env::var("IMAGEPIPE_BENCH_JOBS").unwrap_or_default();
+    let selected: Vec<&str> = selected
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    let jobs: Vec<&Job> = JOBS
+        .iter()
+        .filter(|job| {
+            selected.is_empty()
+                || selected
+                    .iter()
+                    .any(|name| name.eq_ignore_ascii_case(job.id()))
+        })
+        .collect();
+    if jobs.is_empty() {
+        println!(
+            "skipped: IMAGEPIPE_BENCH_JOBS={} names no job (the jobs are {})",
+            selected.join(","),
+            JOBS.iter().map(Job::id).collect::<Vec<_>>().join(", ")
+        );
+        return;
+    }
     let out = std::env::temp_dir().join(format!("imagepipe-bench-{}", std::process::id()));
     std::fs::create_dir_all(&out).expect("a scratch directory");
     let ours_binary = env!("CARGO_BIN_EXE_imagepipe-transformer");
@@ -129,7 +163,7 @@ fn main() {
          | PSNR full decode + Lanczos3, same encoder dB | PSNR vips dB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for job in &JOBS {
+    for &job in &jobs {
         let input = corpus.join(job.image);
         let original = std::fs::read(&input).expect("the benchmark image");
         let spec = TransformSpec {
@@ -197,20 +231,24 @@ fn main() {
         );
     }
 
-    println!();
-    let j1 = &JOBS[0];
-    let input = corpus.join(j1.image);
-    match (
-        peak_rss_kib(&ours_command(ours_binary, j1, &input, &out.join("ours"))),
-        peak_rss_kib(&vips_command(j1, &input, &out.join("vips")).0),
-    ) {
-        (Some(ours), Some(vips)) => println!(
-            "peak RSS, J1: ours {:.1} MiB, vipsthumbnail {:.1} MiB ({})",
-            ours as f64 / 1024.0,
-            vips as f64 / 1024.0,
-            if ours <= vips { "pass" } else { "FAIL" }
-        ),
-        _ => println!("peak RSS: skipped (needs GNU time at /usr/bin/time: apt-get install time)"),
+    if jobs.iter().any(|job| job.id() == "J1") {
+        println!();
+        let j1 = &JOBS[0];
+        let input = corpus.join(j1.image);
+        match (
+            peak_rss_kib(&ours_command(ours_binary, j1, &input, &out.join("ours"))),
+            peak_rss_kib(&vips_command(j1, &input, &out.join("vips")).0),
+        ) {
+            (Some(ours), Some(vips)) => println!(
+                "peak RSS, J1: ours {:.1} MiB, vipsthumbnail {:.1} MiB ({})",
+                ours as f64 / 1024.0,
+                vips as f64 / 1024.0,
+                if ours <= vips { "pass" } else { "FAIL" }
+            ),
+            _ => println!(
+                "peak RSS: skipped (needs GNU time at /usr/bin/time: apt-get install time)"
+            ),
+        }
     }
     let _ = std::fs::remove_dir_all(&out);
 }
