@@ -6,7 +6,7 @@ use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
 use bytes::Buf;
 use futures_util::Stream;
 use imagepipe_common::health::{self, Readiness};
-use imagepipe_proto::v1::JobStatus;
+use imagepipe_proto::{spec::RESERVED_VARIANT_NAMES, v1::JobStatus};
 use serde::Serialize;
 use warp::{
     Filter, Rejection, Reply,
@@ -127,6 +127,11 @@ async fn output(
     state: AppState,
     query: HashMap<String, String>,
 ) -> Result<warp::reply::Response, Rejection> {
+    // `/status` and `/original` have their own routes; when those reject (an unknown job), warp tries this
+    // one next, which must not answer for them.
+    if RESERVED_VARIANT_NAMES.contains(&name.as_str()) {
+        return Err(warp::reject::not_found());
+    }
     serve_output(&state, id, BlobKind::Output(&name), &query).await
 }
 
