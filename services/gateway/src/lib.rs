@@ -8,8 +8,9 @@
 //! - [`config`]: the clap `Config` (`GATEWAY_*` plus the shared AMQP, MongoDB and log groups).
 //! - [`startup`]: `Application::build` / `run_until_stopped`.
 //! - [`routes`]: the warp filters and handlers of the API.
+//! - [`conditional`]: `ETag`s of images and `If-None-Match`.
 //! - [`upload`]: reading raw, multipart and JSON uploads under the size limit.
-//! - [`options`]: transform options and their validation.
+//! - [`options`]: a job's options (transform options, variants, watermark image) and their validation.
 //! - [`probe`]: format sniffing and header dimensions.
 //! - [`submit`]: publishing a job with publisher confirms.
 //! - [`replies`]: the reply-queue consumer (results and job events).
@@ -18,6 +19,7 @@
 //! - [`view`]: the status JSON.
 //! - [`error`] and [`rejection`]: `ApiError` and the one handler that turns errors into JSON responses.
 
+pub mod conditional;
 pub mod config;
 pub mod error;
 pub mod jobs;

@@ -14,6 +14,7 @@ use warp::{
 };
 
 use crate::{
+    conditional,
     error::ApiError,
     jobs::{Blob, BlobKind, JobState, JobStore},
     lookup::Lookup,
@@ -58,10 +59,12 @@ pub fn routes(
         .and(warp::header::optional::<u64>("content-length"))
         .and(warp::body::stream())
         .and_then(submit);
+    let if_none_match = || warp::header::optional::<String>("if-none-match");
     let result = warp::path!("image" / String)
         .and(warp::get())
         .and(with_state.clone())
         .and(warp::query::<HashMap<String, String>>())
+        .and(if_none_match())
         .and_then(result);
     let status = warp::path!("image" / String / "status")
         .and(warp::get())
@@ -70,12 +73,14 @@ pub fn routes(
     let original = warp::path!("image" / String / "original")
         .and(warp::get())
         .and(with_state.clone())
+        .and(if_none_match())
         .and_then(original);
     // After `status` and `original`, which are not output names (the contract reserves them).
     let output = warp::path!("image" / String / String)
         .and(warp::get())
         .and(with_state)
         .and(warp::query::<HashMap<String, String>>())
+        .and(if_none_match())
         .and_then(output);
     health::routes(readiness)
         .or(submit)
@@ -117,8 +122,9 @@ async fn result(
     id: String,
     state: AppState,
     query: HashMap<String, String>,
+    if_none_match: Option<String>,
 ) -> Result<warp::reply::Response, Rejection> {
-    serve_output(&state, id, BlobKind::Main, &query).await
+    serve_output(&state, id, BlobKind::Main, &query, if_none_match.as_deref()).await
 }
 
 async fn output(
@@ -126,21 +132,25 @@ async fn output(
     name: String,
     state: AppState,
     query: HashMap<String, String>,
+    if_none_match: Option<String>,
 ) -> Result<warp::reply::Response, Rejection> {
     // `/status` and `/original` have their own routes; when those reject (an unknown job), warp tries this
     // one next, which must not answer for them.
     if RESERVED_VARIANT_NAMES.contains(&name.as_str()) {
         return Err(warp::reject::not_found());
     }
-    serve_output(&state, id, BlobKind::Output(&name), &query).await
+    let kind = BlobKind::Output(&name);
+    serve_output(&state, id, kind, &query, if_none_match.as_deref()).await
 }
 
-/// The job's output `kind` (200), its status while pending (202), or why it failed (422).
+/// The job's output `kind` (200, or 304 when `If-None-Match` names it), its status while pending (202), or
+/// why it failed (422).
 async fn serve_output(
     state: &AppState,
     id: String,
     kind: BlobKind<'_>,
     query: &HashMap<String, String>,
+    if_none_match: Option<&str>,
 ) -> Result<warp::reply::Response, Rejection> {
     let wait = wait_of(query)?;
     let mut job = find(state, &id).await?;
@@ -149,7 +159,7 @@ async fn serve_output(
     }
     match job.status {
         JobStatus::Done => match state.lookup.blob(&id, kind).await? {
-            Some(blob) => Ok(image(blob)),
+            Some(blob) => Ok(image(blob, &conditional::etag(&id, kind), if_none_match)),
             None => Ok(pending(state, &id, &job)),
         },
         JobStatus::Failed => {
@@ -179,10 +189,17 @@ async fn status(id: String, state: AppState) -> Result<warp::reply::Response, Re
     ))
 }
 
-async fn original(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
+async fn original(
+    id: String,
+    state: AppState,
+    if_none_match: Option<String>,
+) -> Result<warp::reply::Response, Rejection> {
     let job = find(&state, &id).await?;
     match state.lookup.blob(&id, BlobKind::Original).await? {
-        Some(blob) => Ok(image(blob)),
+        Some(blob) => {
+            let etag = conditional::etag(&id, BlobKind::Original);
+            Ok(image(blob, &etag, if_none_match.as_deref()))
+        }
         None => Ok(pending(&state, &id, &job)),
     }
 }
@@ -232,18 +249,26 @@ fn pending(state: &AppState, id: &str, job: &JobState) -> warp::reply::Response 
     response
 }
 
-fn image(blob: Blob) -> warp::reply::Response {
-    let mut response = warp::reply::Response::new(blob.data.into());
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(blob.content_type),
-    );
+/// The image, with its `ETag` and cache headers; `304` without the bytes when `If-None-Match` names it.
+fn image(blob: Blob, etag: &str, if_none_match: Option<&str>) -> warp::reply::Response {
+    let mut response = if conditional::not_modified(if_none_match, etag) {
+        let mut response = warp::reply::Response::default();
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        let mut response = warp::reply::Response::new(blob.data.into());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(blob.content_type),
+        );
+        response
+    };
     // A job's images never change once written.
-    headers.insert(
+    response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
+    set_header(&mut response, header::ETAG, etag);
     response
 }
 

@@ -178,6 +178,48 @@ async fn variants_are_made_stored_and_served_by_name() {
         let bytes = response.bytes().await.unwrap();
         assert_eq!(decoded(&bytes), (format, width, height), "{name}");
     }
+    // Conditional GETs: each image URL has its ETag, and naming it gets 304 without the bytes.
+    let square = client
+        .get(format!("{}/image/{id}/square", gateway.base))
+        .send()
+        .await
+        .unwrap();
+    let etag = square.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, format!("\"{id}/square\""));
+    assert!(
+        square.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let again = client
+        .get(format!("{}/image/{id}/square", gateway.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+    let other_tag = client
+        .get(format!("{}/image/{id}/wide", gateway.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other_tag.status(),
+        200,
+        "another image's tag does not match"
+    );
+    let original = client
+        .get(format!("{}/image/{id}/original", gateway.base))
+        .header("if-none-match", format!("\"{id}/original\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(original.status(), 304);
+
     // The job's own URL serves the first variant; the status lists them all with their URLs.
     let response = client
         .get(format!("{}/image/{id}", gateway.base))
