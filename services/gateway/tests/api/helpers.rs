@@ -203,3 +203,8 @@ pub fn decoded(bytes: &[u8]) -> (image::ImageFormat, u32, u32) {
     let image = image::load_from_memory_with_format(bytes, format).unwrap();
     (format, image.width(), image.height())
 }
+
+/// `GET url`, which must get an answer (any status).
+pub async fn get(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> reqwest::Response {
+    client.get(url).send().await.expect("the gateway answers")
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{Stack, decoded, picture};
+use crate::helpers::{Stack, decoded, get, picture};
 
 /// POSTs and returns the job id.
 async fn post(request: reqwest::RequestBuilder) -> String {
@@ -80,11 +80,7 @@ async fn images_travel_the_whole_pipeline() {
         ),
     ];
     for (id, _, format, content_type, width, height) in expected {
-        let response = client
-            .get(format!("{}/image/{id}?wait=30", gateway.base))
-            .send()
-            .await
-            .unwrap();
+        let response = get(&client, format!("{}/image/{id}?wait=30", gateway.base)).await;
         assert_eq!(response.status(), 200, "job {id}");
         assert_eq!(response.headers()["content-type"], content_type);
         let bytes = response.bytes().await.unwrap();
@@ -112,29 +108,22 @@ async fn images_travel_the_whole_pipeline() {
 
     // A replica that never saw these jobs serves them from MongoDB.
     let other = stack.gateway(&[]).await;
-    let response = client
-        .get(format!("{}/image/{raw}", other.base))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&client, format!("{}/image/{raw}", other.base)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         decoded(&response.bytes().await.unwrap()),
         (image::ImageFormat::Png, 100, 67)
     );
-    let response = client
-        .get(format!("{}/image/{multipart}/original", other.base))
-        .send()
-        .await
-        .unwrap();
+    let response = get(
+        &client,
+        format!("{}/image/{multipart}/original", other.base),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/jpeg");
     assert_eq!(response.bytes().await.unwrap(), jpeg);
-    let status: Value = client
-        .get(format!("{}/image/{json}/status", other.base))
-        .send()
+    let status: Value = get(&client, format!("{}/image/{json}/status", other.base))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -168,22 +157,18 @@ async fn variants_are_made_stored_and_served_by_name() {
         ("thumb", image::ImageFormat::Jpeg, "image/jpeg", 256, 171),
     ];
     for (name, format, content_type, width, height) in expected {
-        let response = client
-            .get(format!("{}/image/{id}/{name}?wait=30", gateway.base))
-            .send()
-            .await
-            .unwrap();
+        let response = get(
+            &client,
+            format!("{}/image/{id}/{name}?wait=30", gateway.base),
+        )
+        .await;
         assert_eq!(response.status(), 200, "{name}");
         assert_eq!(response.headers()["content-type"], content_type);
         let bytes = response.bytes().await.unwrap();
         assert_eq!(decoded(&bytes), (format, width, height), "{name}");
     }
     // Conditional GETs: each image URL has its ETag, and naming it gets 304 without the bytes.
-    let square = client
-        .get(format!("{}/image/{id}/square", gateway.base))
-        .send()
-        .await
-        .unwrap();
+    let square = get(&client, format!("{}/image/{id}/square", gateway.base)).await;
     let etag = square.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(etag, format!("\"{id}/square\""));
     assert!(
@@ -221,20 +206,13 @@ async fn variants_are_made_stored_and_served_by_name() {
     assert_eq!(original.status(), 304);
 
     // The job's own URL serves the first variant; the status lists them all with their URLs.
-    let response = client
-        .get(format!("{}/image/{id}", gateway.base))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&client, format!("{}/image/{id}", gateway.base)).await;
     assert_eq!(
         decoded(&response.bytes().await.unwrap()),
         (image::ImageFormat::Jpeg, 120, 120)
     );
-    let status: Value = client
-        .get(format!("{}/image/{id}/status", gateway.base))
-        .send()
+    let status: Value = get(&client, format!("{}/image/{id}/status", gateway.base))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -246,11 +224,7 @@ async fn variants_are_made_stored_and_served_by_name() {
     assert_eq!(names, ["square", "wide", "thumb"]);
     assert_eq!(outputs[1]["url"], format!("/image/{id}/wide"));
     assert_eq!(outputs[1]["format"], "webp");
-    let missing = client
-        .get(format!("{}/image/{id}/tiny", gateway.base))
-        .send()
-        .await
-        .unwrap();
+    let missing = get(&client, format!("{}/image/{id}/tiny", gateway.base)).await;
     assert_eq!(missing.status(), 404);
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["code"], "output_not_found");
@@ -277,21 +251,13 @@ async fn variants_are_made_stored_and_served_by_name() {
 
     // Another replica serves a variant from MongoDB, and knows which names exist.
     let other = stack.gateway(&[]).await;
-    let response = client
-        .get(format!("{}/image/{id}/wide", other.base))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&client, format!("{}/image/{id}/wide", other.base)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         decoded(&response.bytes().await.unwrap()),
         (image::ImageFormat::WebP, 300, 200)
     );
-    let missing = client
-        .get(format!("{}/image/{id}/tiny", other.base))
-        .send()
-        .await
-        .unwrap();
+    let missing = get(&client, format!("{}/image/{id}/tiny", other.base)).await;
     assert_eq!(missing.status(), 404);
 
     // An unknown preset fails the job with the reason; a bad variant list is refused at once.
@@ -302,11 +268,7 @@ async fn variants_are_made_stored_and_served_by_name() {
             .body(jpeg.clone()),
     )
     .await;
-    let response = client
-        .get(format!("{}/image/{unknown}?wait=30", gateway.base))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&client, format!("{}/image/{unknown}?wait=30", gateway.base)).await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["job"]["error"]["code"], "invalid_spec");
@@ -347,11 +309,7 @@ async fn an_image_that_cannot_be_decoded_fails_with_a_reason() {
     )
     .await;
 
-    let response = client
-        .get(format!("{}/image/{id}?wait=30", gateway.base))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&client, format!("{}/image/{id}?wait=30", gateway.base)).await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "job_failed");
@@ -370,11 +328,7 @@ async fn an_image_that_cannot_be_decoded_fails_with_a_reason() {
         truncated
     );
     let other = stack.gateway(&[]).await;
-    let response = client
-        .get(format!("{}/image/{id}", other.base))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&client, format!("{}/image/{id}", other.base)).await;
     assert_eq!(response.status(), 422);
     stack.teardown().await;
 }

@@ -1,11 +1,18 @@
-//! Images generated for the engine's unit tests: encoded in memory, never read from disk.
-
-use std::io::Cursor;
+//! Images generated for the engine's unit tests: encoded in memory, never read from disk. The generators the
+//! awkward-input suite has too (encoding, EXIF tagging, the hand-made CMYK JPEG) come from its file, so there
+//! is one of each.
 
 use image::{
     Delay, DynamicImage, Frame, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage,
     codecs::gif::GifEncoder,
 };
+
+pub(crate) use awkward::{cmyk_jpeg, encode, with_exif_orientation};
+
+/// The awkward-input suite's generators; the unit tests use some of them.
+#[allow(dead_code)]
+#[path = "../../tests/awkward/samples.rs"]
+mod awkward;
 
 /// A `width` x `height` RGB gradient.
 pub(crate) fn rgb(width: u32, height: u32) -> RgbImage {
@@ -66,13 +73,6 @@ pub(crate) fn half_transparent(width: u32, height: u32) -> RgbaImage {
     })
 }
 
-/// `image` encoded as `format`.
-pub(crate) fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
-    let mut bytes = Cursor::new(Vec::new());
-    image.write_to(&mut bytes, format).unwrap();
-    bytes.into_inner()
-}
-
 /// `image` as PNG.
 pub(crate) fn png(image: &RgbImage) -> Vec<u8> {
     encode(&DynamicImage::ImageRgb8(image.clone()), ImageFormat::Png)
@@ -81,28 +81,6 @@ pub(crate) fn png(image: &RgbImage) -> Vec<u8> {
 /// `image` as JPEG.
 pub(crate) fn jpeg(image: &RgbImage) -> Vec<u8> {
     encode(&DynamicImage::ImageRgb8(image.clone()), ImageFormat::Jpeg)
-}
-
-/// `jpeg` with an EXIF APP1 segment (big-endian TIFF, one IFD entry: Orientation = `orientation`) inserted
-/// right after SOI, as a camera writes it.
-pub(crate) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "not a JPEG");
-    let mut exif = b"Exif\0\0".to_vec();
-    exif.extend_from_slice(b"MM\0\x2A\0\0\0\x08"); // TIFF header, IFD0 at offset 8
-    exif.extend_from_slice(&1u16.to_be_bytes()); // one entry
-    exif.extend_from_slice(&0x0112u16.to_be_bytes()); // tag: Orientation
-    exif.extend_from_slice(&3u16.to_be_bytes()); // type: SHORT
-    exif.extend_from_slice(&1u32.to_be_bytes()); // count
-    exif.extend_from_slice(&orientation.to_be_bytes());
-    exif.extend_from_slice(&[0, 0]); // value padding
-    exif.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
-    let length = u16::try_from(exif.len() + 2).unwrap();
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&length.to_be_bytes());
-    out.extend_from_slice(&exif);
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }
 
 /// A 2x1 indexed PNG whose palette has a transparent entry: pixel 0 opaque red, pixel 1 transparent.
@@ -134,35 +112,5 @@ pub(crate) fn two_frame_gif() -> Vec<u8> {
         });
         encoder.encode_frames(frames).unwrap();
     }
-    bytes
-}
-
-/// A hand-made 8x8 baseline JPEG with four components (CMYK, as print workflows and Photoshop write them):
-/// every block is DC 0, i.e. every channel at mid level. One-code Huffman tables keep the scan to one byte.
-pub(crate) fn cmyk_jpeg() -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8];
-    // DQT: table 0, all ones.
-    bytes.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    bytes.extend_from_slice(&[1; 64]);
-    // SOF0: 8-bit, 8x8, four components, no subsampling, quantisation table 0.
-    bytes.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x14, 0x08, 0x00, 0x08, 0x00, 0x08, 0x04]);
-    for id in 1..=4 {
-        bytes.extend_from_slice(&[id, 0x11, 0x00]);
-    }
-    // DHT: DC table 0 and AC table 0, each a single 1-bit code ("0") for symbol 0 (DC: category 0; AC: EOB).
-    for class in [0x00, 0x10] {
-        bytes.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, class, 1]);
-        bytes.extend_from_slice(&[0; 15]);
-        bytes.push(0x00);
-    }
-    // SOS: four components on tables 0/0, full spectrum.
-    bytes.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x0E, 0x04]);
-    for id in 1..=4 {
-        bytes.extend_from_slice(&[id, 0x00]);
-    }
-    bytes.extend_from_slice(&[0x00, 0x3F, 0x00]);
-    // Scan: four blocks of "DC category 0, EOB" = eight zero bits.
-    bytes.push(0x00);
-    bytes.extend_from_slice(&[0xFF, 0xD9]);
     bytes
 }
