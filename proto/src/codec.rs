@@ -13,6 +13,11 @@ pub trait Message: prost::Message + Default + Sized {
     /// The full protobuf name, e.g. `imagepipe.v1.ImageSubmitted`.
     const TYPE: &'static str;
 
+    /// How many bytes [`Message::to_payload`] would produce, without encoding.
+    fn payload_len(&self) -> usize {
+        self.encoded_len()
+    }
+
     /// Encodes the message into a fresh buffer.
     fn to_payload(&self) -> Vec<u8> {
         self.encode_to_vec()

@@ -19,7 +19,14 @@ pub struct AmqpArgs {
     /// Seconds to wait for a publisher confirm before giving up.
     #[arg(long, env = "AMQP_CONFIRM_TIMEOUT_SECS", default_value_t = 10)]
     pub amqp_confirm_timeout_secs: u64,
+    /// Largest message the broker accepts (its `max_message_size`; 128 MiB is RabbitMQ 3.x's default and what
+    /// `deploy/rabbitmq/rabbitmq.conf` sets). Publishing more is refused before it reaches the broker.
+    #[arg(long, env = "AMQP_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    pub amqp_max_message_bytes: u64,
 }
+
+/// The broker's default largest message: 128 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 128 * 1024 * 1024;
 
 impl AmqpArgs {
     /// Arguments for `url` and `namespace` with default timeouts (for tests and tools).
@@ -29,6 +36,7 @@ impl AmqpArgs {
             amqp_url: url.into(),
             amqp_namespace: namespace.into(),
             amqp_confirm_timeout_secs: 10,
+            amqp_max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 

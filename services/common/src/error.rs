@@ -21,6 +21,18 @@ pub enum Error {
         /// Routing key of the returned message.
         routing_key: String,
     },
+    /// The message is larger than the broker accepts (`AMQP_MAX_MESSAGE_BYTES`); it was not sent.
+    #[error(
+        "a message of {bytes} bytes for `{routing_key}` exceeds the broker's limit of {limit} bytes"
+    )]
+    MessageTooLarge {
+        /// Routing key of the refused message.
+        routing_key: String,
+        /// Its encoded size.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The broker did not answer in time.
     #[error("timed out after {seconds} s waiting for {what}")]
     Timeout {
@@ -42,6 +54,9 @@ impl Error {
     /// configuration.
     #[must_use]
     pub fn is_transient(&self) -> bool {
-        !matches!(self, Error::Config(_) | Error::Unroutable { .. })
+        !matches!(
+            self,
+            Error::Config(_) | Error::Unroutable { .. } | Error::MessageTooLarge { .. }
+        )
     }
 }

@@ -10,6 +10,8 @@
 //! - [`amqp`] holds `Broker` (pool + topology), `Publisher` (publisher confirms), `consume` (the consumer loop).
 //! - [`mongo`] holds `connect(&MongoArgs)`.
 //! - [`health`] holds the health routes and the `Readiness` check.
+//! - `proxy` (feature `testkit`) holds `CutProxy`, a TCP proxy tests cut to simulate an outage.
+//! - [`retry`] holds `Backoff` and `with_backoff`, for waiting out an absent broker or database.
 //! - [`time`] holds wall-clock helpers for message timestamps.
 //! - [`error`] holds this crate's `Error`.
 
@@ -18,6 +20,9 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod mongo;
+#[cfg(any(test, feature = "testkit"))]
+pub mod proxy;
+pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;

@@ -73,6 +73,24 @@ impl Config {
         if id.is_empty() { "gateway".into() } else { id }
     }
 
+    /// Checks that the settings fit together: an upload must leave room in one broker message for the job's
+    /// outputs, which travel with the original to save2db (so at most half of `AMQP_MAX_MESSAGE_BYTES`).
+    ///
+    /// # Errors
+    /// What does not fit, naming the settings to change.
+    pub fn validate(&self) -> Result<(), String> {
+        let room = self.amqp.amqp_max_message_bytes / 2;
+        if self.max_upload_bytes > room {
+            return Err(format!(
+                "GATEWAY_MAX_UPLOAD_BYTES ({}) is more than half of AMQP_MAX_MESSAGE_BYTES ({}): an upload and its \
+                 outputs could not be carried by the broker; lower the first or raise both it and the broker's \
+                 max_message_size",
+                self.max_upload_bytes, self.amqp.amqp_max_message_bytes
+            ));
+        }
+        Ok(())
+    }
+
     /// The shutdown grace period.
     #[must_use]
     pub fn shutdown_grace(&self) -> Duration {
@@ -112,6 +130,21 @@ mod tests {
         assert_eq!(config.max_upload_bytes, 25 * 1024 * 1024);
         assert_eq!(config.bucket, "images");
         assert_eq!(config.link_base(), "");
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_upload_limit_the_broker_cannot_carry_is_refused() {
+        let config = Config::try_parse_from([
+            "imagepipe-gateway",
+            "--max-upload-bytes",
+            "70000000",
+            "--amqp-max-message-bytes",
+            "134217728",
+        ])
+        .unwrap();
+        let error = config.validate().unwrap_err();
+        assert!(error.contains("GATEWAY_MAX_UPLOAD_BYTES"), "{error}");
     }
 
     #[test]

@@ -2,6 +2,12 @@
 
 use warp::http::StatusCode;
 
+/// How long a client should wait when the work queue is full: the transformers drain it meanwhile.
+const RETRY_AFTER_QUEUE_FULL_SECS: u64 = 10;
+/// How long a client should wait when the broker or the database is away: the services reconnect with a
+/// backoff of at most 10 s.
+const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
+
 /// A request that cannot be served. Turned into `{"code": "...", "message": "..."}` by
 /// [`crate::rejection::handle_rejection`].
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +16,16 @@ pub enum ApiError {
     #[error("the image is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
         /// The limit in bytes.
+        limit: u64,
+    },
+    /// The job's message (upload, watermark image and options) is larger than the broker accepts.
+    #[error(
+        "the upload and its options come to {bytes} bytes, more than the {limit} bytes one message may carry"
+    )]
+    MessageTooLarge {
+        /// The job message's size.
+        bytes: u64,
+        /// The broker's limit.
         limit: u64,
     },
     /// The request's content type cannot carry an image.
@@ -75,7 +91,9 @@ impl ApiError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::MessageTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::UnsupportedContentType(_) | ApiError::UnsupportedImageFormat => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -94,7 +112,9 @@ impl ApiError {
     #[must_use]
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::PayloadTooLarge { .. } | ApiError::MessageTooLarge { .. } => {
+                "payload_too_large"
+            }
             ApiError::UnsupportedContentType(_) => "unsupported_content_type",
             ApiError::UnsupportedImageFormat => "unsupported_image_format",
             ApiError::UnreadableImage(_) => "unreadable_image",
@@ -106,6 +126,18 @@ impl ApiError {
             ApiError::QueueFull => "queue_full",
             ApiError::BrokerUnavailable(_) => "broker_unavailable",
             ApiError::StoreUnavailable(_) => "store_unavailable",
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for errors that pass (sent as `Retry-After`).
+    #[must_use]
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::QueueFull => Some(RETRY_AFTER_QUEUE_FULL_SECS),
+            ApiError::BrokerUnavailable(_) | ApiError::StoreUnavailable(_) => {
+                Some(RETRY_AFTER_UNAVAILABLE_SECS)
+            }
+            _ => None,
         }
     }
 

@@ -4,7 +4,11 @@
 use std::{convert::Infallible, error::Error as _};
 
 use serde::Serialize;
-use warp::{Rejection, Reply, http::StatusCode, reject};
+use warp::{
+    Rejection, Reply,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    reject,
+};
 
 use crate::error::ApiError;
 
@@ -17,8 +21,12 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// Maps a rejection to its JSON error response. 5xx causes are logged with their whole chain.
-pub async fn handle_rejection(rejection: Rejection) -> Result<impl Reply, Infallible> {
+/// Maps a rejection to its JSON error response, with `Retry-After` on errors that pass. 5xx causes are logged
+/// with their whole chain.
+pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Response, Infallible> {
+    let retry_after = rejection
+        .find::<ApiError>()
+        .and_then(ApiError::retry_after_secs);
     let (status, code, message) = if let Some(error) = rejection.find::<ApiError>() {
         if error.status().is_server_error() {
             let mut chain = error.to_string();
@@ -69,8 +77,12 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<impl Reply, Infall
             "internal error".to_owned(),
         )
     };
-    Ok(warp::reply::with_status(
-        warp::reply::json(&ErrorBody { code, message }),
-        status,
-    ))
+    let reply = warp::reply::with_status(warp::reply::json(&ErrorBody { code, message }), status);
+    let mut response = reply.into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(response)
 }

@@ -9,6 +9,7 @@ use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::Readiness,
     mongo,
+    retry::{STARTUP_PATIENCE, with_backoff},
 };
 use imagepipe_save2db::ArchiveStore;
 use tokio::net::TcpListener;
@@ -52,24 +53,22 @@ impl Application {
     /// # Errors
     /// When the broker or MongoDB cannot be reached, or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate().map_err(anyhow::Error::msg)?;
         let instance = config.instance_id();
         let broker = Broker::new(&config.amqp, &format!("imagepipe-gateway {instance}"))
             .context("Failed to configure the broker connection")?;
-        let channel = broker
-            .channel()
-            .await
-            .context("Failed to connect to RabbitMQ")?;
         broker
-            .declare_topology(&channel)
+            .wait_and_declare()
             .await
-            .context("Failed to declare the RabbitMQ topology")?;
-        let _ = channel.close(200, "declared".into()).await;
+            .context("Failed to connect to RabbitMQ and declare the topology")?;
         let database = mongo::connect(&config.mongo, "imagepipe-gateway")
             .await
             .context("Failed to connect to MongoDB")?;
-        let archive = ArchiveStore::open(database.clone(), &config.bucket)
-            .await
-            .context("Failed to open the GridFS archive")?;
+        let archive = with_backoff("MongoDB", STARTUP_PATIENCE, || {
+            ArchiveStore::open(database.clone(), &config.bucket)
+        })
+        .await
+        .context("Failed to open the GridFS archive")?;
         let jobs = Arc::new(JobStore::new(config.max_tracked_jobs, config.cache_bytes));
         let submitter =
             Submitter::new(Publisher::new(broker.clone()), Arc::clone(&jobs), &instance);

@@ -57,6 +57,7 @@ impl Submitter {
     ///
     /// # Errors
     /// [`ApiError::QueueFull`] when the broker refuses it (the work queue is at its length limit),
+    /// [`ApiError::MessageTooLarge`] when the job's message is larger than the broker accepts,
     /// [`ApiError::BrokerUnavailable`] when it cannot be reached, does not confirm in time, or has no queue bound.
     pub async fn submit(&self, upload: Upload, info: ImageInfo) -> Result<Accepted, ApiError> {
         let job_id = uuid::Uuid::new_v4().to_string();
@@ -86,6 +87,9 @@ impl Submitter {
             .await
             .map_err(|error| match error {
                 Error::Nacked { .. } => ApiError::QueueFull,
+                Error::MessageTooLarge { bytes, limit, .. } => {
+                    ApiError::MessageTooLarge { bytes, limit }
+                }
                 other => ApiError::BrokerUnavailable(other),
             })?;
         tracing::info!(%job_id, %trace_id, bytes = info.bytes, format = info.format().name(), "Accepted a job.");

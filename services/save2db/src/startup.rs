@@ -9,6 +9,7 @@ use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::{self, Readiness},
     mongo,
+    retry::{STARTUP_PATIENCE, with_backoff},
 };
 use tokio::net::TcpListener;
 
@@ -38,20 +39,17 @@ impl Application {
         let database = mongo::connect(&config.mongo, SERVICE)
             .await
             .context("Failed to configure the MongoDB client")?;
-        let store = ArchiveStore::open(database.clone(), &config.bucket)
-            .await
-            .context("Failed to open the archive store in MongoDB")?;
+        let store = with_backoff("MongoDB", STARTUP_PATIENCE, || {
+            ArchiveStore::open(database.clone(), &config.bucket)
+        })
+        .await
+        .context("Failed to open the archive store in MongoDB")?;
         let broker = Broker::new(&config.amqp, &format!("{SERVICE} {}", config.instance_id))
             .context("Failed to configure the broker connection")?;
-        let channel = broker
-            .channel()
-            .await
-            .context("Failed to connect to the broker")?;
         broker
-            .declare_topology(&channel)
+            .wait_and_declare()
             .await
-            .context("Failed to declare the broker topology")?;
-        let _ = channel.close(200, "topology declared".into()).await;
+            .context("Failed to connect to the broker and declare the topology")?;
         let listener = health::bind(config.http_addr)
             .await
             .context("Failed to bind the health port")?;

@@ -33,18 +33,12 @@ impl Application {
         let connection_name = format!("imagepipe-transformer {}", config.instance_id);
         let broker = Broker::new(&config.amqp, &connection_name)
             .context("Failed to set up the broker connection pool")?;
-        let channel = broker.channel().await.with_context(|| {
+        broker.wait_and_declare().await.with_context(|| {
             format!(
-                "Failed to connect to the broker at {}",
+                "Failed to connect to the broker at {} and declare the topology",
                 redact(&config.amqp.amqp_url)
             )
         })?;
-        broker
-            .declare_topology(&channel)
-            .await
-            .context("Failed to declare the AMQP topology")?;
-        let _ = channel.close(200, "topology declared".into()).await;
-
         let listener = health::bind(config.http_addr)
             .await
             .context("Failed to bind the health endpoints")?;

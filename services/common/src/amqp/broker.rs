@@ -13,11 +13,15 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
-use crate::{Error, config::AmqpArgs};
+use crate::{
+    Error,
+    config::AmqpArgs,
+    retry::{STARTUP_PATIENCE, with_backoff},
+};
 
 /// How often the client and broker exchange heartbeats, unless the URL says otherwise: a dead peer is noticed
 /// after two missed beats.
-const HEARTBEAT_SECS: u16 = 10;
+const HEARTBEAT_SECS: u16 = 5;
 /// How long opening a TCP connection to the broker may take, unless the URL says otherwise.
 const CONNECT_TIMEOUT_MS: u64 = 5_000;
 /// How long to wait for a pooled connection.
@@ -29,6 +33,7 @@ pub struct Broker {
     pool: Pool,
     topology: Topology,
     confirm_timeout: Duration,
+    max_message_bytes: u64,
 }
 
 impl std::fmt::Debug for Broker {
@@ -70,6 +75,7 @@ impl Broker {
             pool,
             topology: Topology::new(args.amqp_namespace.clone()),
             confirm_timeout: args.confirm_timeout(),
+            max_message_bytes: args.amqp_max_message_bytes,
         })
     }
 
@@ -83,6 +89,12 @@ impl Broker {
     #[must_use]
     pub fn confirm_timeout(&self) -> Duration {
         self.confirm_timeout
+    }
+
+    /// The largest message the broker accepts.
+    #[must_use]
+    pub fn max_message_bytes(&self) -> u64 {
+        self.max_message_bytes
     }
 
     /// Opens a new channel on a pooled connection (opening or replacing the connection if needed).
@@ -135,6 +147,21 @@ impl Broker {
             declare_queue(channel, &queue).await?;
         }
         Ok(())
+    }
+
+    /// Connects and declares the topology on a channel of its own, waiting with backoff for up to
+    /// [`STARTUP_PATIENCE`] while the broker does not answer (so services may start before it).
+    ///
+    /// # Errors
+    /// The last error once the patience is over, or at once when the broker refuses a declaration.
+    pub async fn wait_and_declare(&self) -> Result<(), Error> {
+        with_backoff("RabbitMQ", STARTUP_PATIENCE, || async {
+            let channel = self.channel().await?;
+            self.declare_topology(&channel).await?;
+            let _ = channel.close(200, "topology declared".into()).await;
+            Ok(())
+        })
+        .await
     }
 
     /// Deletes everything [`Broker::declare_topology`] declared. For tests and tools.
@@ -215,7 +242,7 @@ mod tests {
     fn adds_heartbeat_and_timeout_only_when_absent() {
         assert_eq!(
             with_default_query("amqp://h:5672/%2f"),
-            "amqp://h:5672/%2f?heartbeat=10&connection_timeout=5000"
+            "amqp://h:5672/%2f?heartbeat=5&connection_timeout=5000"
         );
         assert_eq!(
             with_default_query("amqp://h/%2f?heartbeat=3"),

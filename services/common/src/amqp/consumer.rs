@@ -20,10 +20,10 @@ use lapin::{
     },
     types::FieldTable,
 };
-use tokio::task::JoinSet;
+use tokio::{task::JoinSet, time::Instant};
 
 use super::Broker;
-use crate::Error;
+use crate::{Error, retry::Backoff};
 
 /// What to do with a delivery once it has been handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +92,10 @@ pub async fn consume<H: Handler>(
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut in_flight = JoinSet::new();
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = Backoff::default();
+    // When the broker was lost, and how many reconnection attempts have failed since: one line at the loss,
+    // one at the recovery, the attempts in between at debug level.
+    let mut outage: Option<(Instant, u32)> = None;
     loop {
         let session = run_session(
             &broker,
@@ -101,22 +104,35 @@ pub async fn consume<H: Handler>(
             &state,
             &mut shutdown,
             &mut in_flight,
+            &mut outage,
         );
         match session.await {
             Ok(SessionEnd::Shutdown) => break,
             Err(error) => {
                 state.consuming.store(false, Ordering::Relaxed);
-                tracing::warn!(
-                    consumer = %options.name,
-                    %error,
-                    retry_in_ms = backoff.as_millis() as u64,
-                    "Lost the broker; reconnecting."
-                );
+                let delay = match &mut outage {
+                    None => {
+                        backoff.reset();
+                        let delay = backoff.next_delay();
+                        tracing::warn!(
+                            consumer = %options.name,
+                            %error,
+                            "Lost the broker; reconnecting with backoff (deliveries not yet acknowledged will be redelivered)."
+                        );
+                        outage = Some((Instant::now(), 1));
+                        delay
+                    }
+                    Some((_, attempts)) => {
+                        *attempts += 1;
+                        let delay = backoff.next_delay();
+                        tracing::debug!(consumer = %options.name, %error, retry_in_ms = delay.as_millis() as u64, "Still cannot reach the broker.");
+                        delay
+                    }
+                };
                 tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(delay) => {}
                     () = &mut shutdown => break,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }
@@ -131,6 +147,7 @@ async fn run_session<H: Handler>(
     state: &ConsumerState,
     shutdown: &mut std::pin::Pin<&mut (impl Future<Output = ()> + Send)>,
     in_flight: &mut JoinSet<()>,
+    outage: &mut Option<(Instant, u32)>,
 ) -> Result<SessionEnd, Error> {
     let channel = broker.channel().await?;
     let queue = handler.prepare(broker, &channel).await?;
@@ -147,7 +164,18 @@ async fn run_session<H: Handler>(
         )
         .await?;
     state.consuming.store(true, Ordering::Relaxed);
-    tracing::info!(consumer = %options.name, %queue, prefetch = options.prefetch, "Consuming.");
+    match outage.take() {
+        Some((since, attempts)) => tracing::info!(
+            consumer = %options.name,
+            %queue,
+            outage_ms = since.elapsed().as_millis() as u64,
+            attempts,
+            "Reconnected to the broker; consuming again."
+        ),
+        None => {
+            tracing::info!(consumer = %options.name, %queue, prefetch = options.prefetch, "Consuming.")
+        }
+    }
     loop {
         tokio::select! {
             next = consumer.next() => match next {

@@ -35,6 +35,7 @@ impl Publisher {
     /// # Errors
     /// - [`Error::Nacked`]: the broker refused it (e.g. the queue is full);
     /// - [`Error::Unroutable`]: mandatory, and no queue is bound for the routing key;
+    /// - [`Error::MessageTooLarge`]: larger than the broker accepts; nothing was sent;
     /// - [`Error::Timeout`]: no confirm within the configured time (the message may or may not be queued);
     /// - [`Error::Pool`] / [`Error::Amqp`]: the broker is unreachable or the channel broke.
     pub async fn publish<M: Message>(
@@ -42,6 +43,15 @@ impl Publisher {
         envelope: Envelope<'_>,
         message: &M,
     ) -> Result<(), Error> {
+        let bytes = message.payload_len() as u64;
+        let limit = self.broker.max_message_bytes();
+        if bytes > limit {
+            return Err(Error::MessageTooLarge {
+                routing_key: envelope.routing_key.to_owned(),
+                bytes,
+                limit,
+            });
+        }
         let channel = self.channel().await?;
         let payload = message.to_payload();
         let options = BasicPublishOptions {

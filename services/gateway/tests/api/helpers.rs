@@ -6,6 +6,7 @@ use clap::Parser;
 use imagepipe_common::{
     amqp::Broker,
     config::{AmqpArgs, MongoArgs},
+    proxy::CutProxy,
 };
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -24,6 +25,10 @@ pub fn mongodb_uri() -> String {
 pub struct Stack {
     pub namespace: String,
     pub database: String,
+    /// The broker URL the services use (the test's own handles always use [`amqp_url`]).
+    service_amqp_url: String,
+    /// The database URI the services use.
+    service_mongodb_uri: String,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -40,9 +45,21 @@ impl Stack {
         Self {
             namespace: format!("t-{id}"),
             database: format!("t_{id}"),
+            service_amqp_url: amqp_url(),
+            service_mongodb_uri: mongodb_uri(),
             stop: watch::channel(false).0,
             tasks: Vec::new(),
         }
+    }
+
+    /// Services started from now on reach the broker through `proxy`.
+    pub fn broker_through(&mut self, proxy: &CutProxy) {
+        self.service_amqp_url = proxy.url_for(&amqp_url());
+    }
+
+    /// Services started from now on reach the database through `proxy`.
+    pub fn database_through(&mut self, proxy: &CutProxy) {
+        self.service_mongodb_uri = proxy.url_for(&mongodb_uri());
     }
 
     fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
@@ -59,11 +76,11 @@ impl Stack {
             "--http-addr".into(),
             "127.0.0.1:0".into(),
             "--amqp-url".into(),
-            amqp_url(),
+            self.service_amqp_url.clone(),
             "--amqp-namespace".into(),
             self.namespace.clone(),
             "--mongodb-uri".into(),
-            mongodb_uri(),
+            self.service_mongodb_uri.clone(),
             "--mongodb-database".into(),
             self.database.clone(),
         ];
@@ -90,7 +107,7 @@ impl Stack {
             "--http-addr",
             "127.0.0.1:0",
             "--amqp-url",
-            &amqp_url(),
+            &self.service_amqp_url,
             "--amqp-namespace",
             &self.namespace,
             "--workers",
@@ -115,11 +132,11 @@ impl Stack {
             "--http-addr",
             "127.0.0.1:0",
             "--amqp-url",
-            &amqp_url(),
+            &self.service_amqp_url,
             "--amqp-namespace",
             &self.namespace,
             "--mongodb-uri",
-            &mongodb_uri(),
+            &self.service_mongodb_uri,
             "--mongodb-database",
             &self.database,
         ])

@@ -3,5 +3,6 @@
 //! and database, driven through HTTP only.
 
 mod helpers;
+mod outage;
 mod pipeline;
 mod submit;

@@ -1,14 +1,20 @@
 //! The messages a transformer sends about a job, built from the job and what the engine made of it. Pure
 //! functions: the worker publishes them, tests inspect them.
 
-use imagepipe_proto::v1::{
-    ImageArchive, ImageResult, ImageSubmitted, JobEvent, JobStatus, Output, Variant, job_event,
+use imagepipe_proto::{
+    Message as _,
+    v1::{
+        ImageArchive, ImageResult, ImageSubmitted, JobEvent, JobStatus, Output, Variant, job_event,
+    },
 };
 
 use crate::EngineError;
 
 /// The `error_code` of a job whose engine run panicked.
 pub const INTERNAL_ERROR_CODE: &str = "internal";
+
+/// The `error_code` of a job whose original and outputs together are larger than one message may carry.
+pub const OUTPUT_TOO_LARGE_CODE: &str = "output_too_large";
 
 /// Why a job failed: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +70,30 @@ impl Report {
             Ok(_) => (String::new(), String::new()),
             Err(failure) => (failure.code.to_owned(), failure.message.clone()),
         }
+    }
+}
+
+/// `report`, or, when the archive of `job` with its outputs would be larger than `max_message_bytes`, the
+/// report of an `output_too_large` failure (whose archive carries only the original, which the gateway made
+/// sure fits).
+pub(crate) fn within_message_limit(
+    job: &ImageSubmitted,
+    report: Report,
+    max_message_bytes: u64,
+) -> Report {
+    let bytes = archive(job, &report, "").payload_len() as u64;
+    if bytes <= max_message_bytes || report.outcome.is_err() {
+        return report;
+    }
+    Report {
+        outcome: Err(Failure {
+            code: OUTPUT_TOO_LARGE_CODE,
+            message: format!(
+                "the original and its outputs come to {bytes} bytes, more than the {max_message_bytes} bytes a \
+                 message may carry; ask for smaller outputs, a compressed format or fewer variants"
+            ),
+        }),
+        ..report
     }
 }
 
@@ -223,6 +253,29 @@ mod tests {
         assert_eq!(archive.status(), JobStatus::Failed);
         assert_eq!(archive.error_code, "decode_failed");
         assert_eq!(archive.original, Bytes::from_static(b"original"));
+    }
+
+    #[test]
+    fn outputs_too_large_for_one_message_fail_the_job() {
+        let report = Report {
+            outcome: Ok(vec![output()]),
+            variants: Vec::new(),
+            started_at_ms: 1,
+            finished_at_ms: 2,
+        };
+        let size = archive(&job(), &report, "").payload_len() as u64;
+        let kept = within_message_limit(&job(), report.clone(), size);
+        assert!(kept.outcome.is_ok());
+        let failed = within_message_limit(&job(), report, size - 1);
+        let failure = failed.outcome.unwrap_err();
+        assert_eq!(failure.code, OUTPUT_TOO_LARGE_CODE);
+        assert!(failure.message.contains(&format!("{size} bytes")));
+        // The failure's archive still carries the original.
+        let failed = Report {
+            outcome: Err(failure),
+            ..failed
+        };
+        assert_eq!(archive(&job(), &failed, "").original, job().original);
     }
 
     #[test]

@@ -89,6 +89,11 @@ impl TransformWorker {
             started_at_ms,
             finished_at_ms: now_ms(),
         };
+        let report = messages::within_message_limit(
+            &job,
+            report,
+            self.publisher.broker().max_message_bytes(),
+        );
         let elapsed_ms = clock.elapsed().as_millis() as u64;
         let outcome = match &report.outcome {
             Ok(outputs) => {

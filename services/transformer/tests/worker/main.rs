@@ -6,7 +6,10 @@ mod helpers;
 use helpers::{INSTANCE, job, spawn_app};
 use image::{DynamicImage, Rgb, RgbImage};
 use imagepipe_common::amqp::DeliveryIds;
-use imagepipe_proto::v1::{ImageArchive, ImageFormat, ImageResult, JobStatus, TransformSpec};
+use imagepipe_proto::{
+    Message as _,
+    v1::{ImageArchive, ImageFormat, ImageResult, JobStatus, TransformSpec},
+};
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| Rgb([x as u8, y as u8, 200]));
@@ -157,4 +160,73 @@ async fn health_endpoints_report_a_consuming_replica() {
     assert_eq!(report["consumer"], "ok");
 
     app.stop().await.clean_up().await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_finishes_the_jobs_it_holds_and_leaves_the_rest_queued() {
+    const JOBS: usize = 6;
+    let app = spawn_app().await;
+    let transform_queue = app.broker.topology().transform_queue();
+    let archive_queue = app.broker.topology().archive_queue();
+    let original = png(1600, 1200);
+    let spec = TransformSpec {
+        width: Some(400),
+        ..TransformSpec::default()
+    };
+    let mut submitted = std::collections::HashSet::new();
+    for _ in 0..JOBS {
+        let job = job(original.clone(), spec.clone());
+        submitted.insert(job.job_id.clone());
+        app.submit(&job).await;
+    }
+    // Stop as soon as the transformer holds some of them (its prefetch is 2).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.ready_count(&transform_queue).await as usize == JOBS {
+        assert!(tokio::time::Instant::now() < deadline, "nothing was taken");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let stopped = app.stop().await;
+
+    // Every job is either archived once (finished before the stop completed) or back in the queue, untouched.
+    let mut archived = Vec::new();
+    while let Some(message) = stopped
+        .channel
+        .basic_get(
+            archive_queue.as_str().into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
+        .await
+        .unwrap()
+    {
+        archived.push(
+            ImageArchive::from_payload(message.delivery.data)
+                .unwrap()
+                .job_id,
+        );
+    }
+    let mut unique = archived.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        archived.len(),
+        "an archive was published twice"
+    );
+    assert!(!archived.is_empty(), "the jobs in flight were finished");
+    assert!(archived.iter().all(|id| submitted.contains(id)));
+    let mut left = 0;
+    for _ in 0..50 {
+        left = stopped.ready_count(&transform_queue).await as usize;
+        if left + archived.len() == JOBS {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        left + archived.len(),
+        JOBS,
+        "{left} queued + {} archived",
+        archived.len()
+    );
+    stopped.clean_up().await;
 }

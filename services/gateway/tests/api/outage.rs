@@ -1,0 +1,165 @@
+//! Outages, simulated with a proxy the test cuts: the broker or the database goes away under running
+//! services, which must say so (`/readyz` 503, `POST /image` 503 with `Retry-After`, never hang), keep what
+//! they accepted, and carry on by themselves once it is back.
+
+use std::time::{Duration, Instant};
+
+use imagepipe_common::proxy::{CutProxy, authority_of};
+use serde_json::Value;
+
+use crate::helpers::{Stack, amqp_url, get, mongodb_uri, picture};
+
+/// How long a service may take to notice an outage or a recovery (heartbeats are 5 s, backoff at most 10 s).
+const NOTICE: Duration = Duration::from_secs(40);
+
+async fn post_png(client: &reqwest::Client, base: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/image?width=40"))
+        .header("content-type", "image/png")
+        .body(picture(120, 80, image::ImageFormat::Png))
+        .send()
+        .await
+        .expect("the gateway answers")
+}
+
+async fn accepted(client: &reqwest::Client, base: &str) -> String {
+    let response = post_png(client, base).await;
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Polls `GET {base}/readyz` until it answers `status` and its report's `check` is (`ok`) or is not `ok`.
+async fn wait_readyz(client: &reqwest::Client, base: &str, status: u16, check: &str) -> Value {
+    let deadline = Instant::now() + NOTICE;
+    let healthy = status == 200;
+    loop {
+        let response = get(client, format!("{base}/readyz")).await;
+        let answered = response.status();
+        let report: Value = response.json().await.unwrap();
+        if answered == status && (report[check] == "ok") == healthy {
+            return report;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{base}/readyz never answered {status} with {check} {}: {report}",
+            if healthy { "ok" } else { "failing" }
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Polls the job's status until it is `done`.
+async fn wait_done(client: &reqwest::Client, base: &str, id: &str) {
+    let deadline = Instant::now() + NOTICE * 2;
+    loop {
+        let status: Value = get(client, format!("{base}/image/{id}/status"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if status["status"] == "done" {
+            return;
+        }
+        assert_ne!(status["status"], "failed", "{status}");
+        assert!(
+            Instant::now() < deadline,
+            "job {id} never finished: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_broker_outage_is_reported_and_every_service_recovers_from_it() {
+    let proxy = CutProxy::start(authority_of(&amqp_url(), 5672)).await;
+    let mut stack = Stack::new();
+    stack.broker_through(&proxy);
+    stack.save2db().await;
+    stack.transformer().await;
+    let gateway = stack.gateway(&[]).await;
+    let client = reqwest::Client::new();
+    let before = accepted(&client, &gateway.base).await;
+    wait_done(&client, &gateway.base, &before).await;
+
+    proxy.cut();
+    wait_readyz(&client, &gateway.base, 503, "broker").await;
+    let started = Instant::now();
+    let refused = post_png(&client, &gateway.base).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the upload waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "broker_unavailable");
+    // What was stored before the outage is still served.
+    let response = get(&client, format!("{}/image/{before}", gateway.base)).await;
+    assert_eq!(response.status(), 200);
+
+    proxy.restore();
+    wait_readyz(&client, &gateway.base, 200, "broker").await;
+    // Every consumer reconnected: a new job goes through transformer and save2db and back to the gateway.
+    let after = accepted(&client, &gateway.base).await;
+    wait_done(&client, &gateway.base, &after).await;
+    let archive = stack.archive().await;
+    let deadline = Instant::now() + NOTICE;
+    while archive.job(&after).await.unwrap().is_none() {
+        assert!(Instant::now() < deadline, "job {after} was never stored");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stack.teardown().await;
+}
+
+#[tokio::test]
+async fn a_database_outage_delays_storage_but_loses_nothing() {
+    let proxy = CutProxy::start(authority_of(&mongodb_uri(), 27017)).await;
+    let mut stack = Stack::new();
+    stack.database_through(&proxy);
+    stack.save2db().await;
+    stack.transformer().await;
+    let gateway = stack.gateway(&[]).await;
+    let client = reqwest::Client::new();
+    let archive = stack.archive().await;
+
+    proxy.cut();
+    wait_readyz(&client, &gateway.base, 503, "database").await;
+    // Accepting needs only the broker: the job is queued, transformed and served from the gateway's memory.
+    let id = accepted(&client, &gateway.base).await;
+    wait_done(&client, &gateway.base, &id).await;
+    let response = get(&client, format!("{}/image/{id}", gateway.base)).await;
+    assert_eq!(response.status(), 200);
+    // save2db cannot store it yet, and keeps the archive message rather than dropping it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(archive.job(&id).await.unwrap().is_none());
+
+    proxy.restore();
+    let deadline = Instant::now() + NOTICE * 2;
+    let document = loop {
+        if let Some(document) = archive.job(&id).await.unwrap() {
+            break document;
+        }
+        assert!(Instant::now() < deadline, "job {id} was never stored");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(document.outputs.len(), 1);
+    wait_readyz(&client, &gateway.base, 200, "database").await;
+    // Nothing was dead-lettered on the way.
+    let broker = stack.broker();
+    let channel = broker.channel().await.unwrap();
+    let dead = channel
+        .queue_declare(
+            broker.topology().dead_letter_queue().as_str().into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dead.message_count(), 0);
+    stack.teardown().await;
+}
