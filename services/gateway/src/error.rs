@@ -4,6 +4,8 @@ use warp::http::StatusCode;
 
 /// How long a client should wait when the work queue is full: the transformers drain it meanwhile.
 const RETRY_AFTER_QUEUE_FULL_SECS: u64 = 10;
+/// How long a client should wait before deleting a job again that was still being processed or stored.
+const RETRY_AFTER_IN_PROGRESS_SECS: u64 = 1;
 /// How long a client should wait when the broker or the database is away: the services reconnect with a
 /// backoff of at most 10 s.
 const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
@@ -63,6 +65,11 @@ pub enum ApiError {
     /// No job has this id.
     #[error("no job with id `{0}`")]
     JobNotFound(String),
+    /// The job cannot be deleted yet: it is queued, processing, or done but not yet stored.
+    #[error(
+        "job `{0}` is still being processed or stored and cannot be deleted yet; retry once its status is done or failed"
+    )]
+    JobInProgress(String),
     /// The job has no output of this name.
     #[error("job `{job_id}` has no output `{name}`; its outputs are: {available}")]
     OutputNotFound {
@@ -79,6 +86,11 @@ pub enum ApiError {
     /// The broker could not be reached or did not confirm the job.
     #[error("the job could not be queued: the message broker is unavailable; retry later")]
     BrokerUnavailable(#[source] imagepipe_common::Error),
+    /// A deletion could not be announced to the other replicas, so nothing was deleted.
+    #[error(
+        "the job was not deleted: the message broker is unavailable to tell the other gateway replicas; retry later"
+    )]
+    DeletionUnannounced(#[source] imagepipe_common::Error),
     /// MongoDB could not be read.
     #[error("the image store is unavailable; retry later")]
     StoreUnavailable(#[source] imagepipe_save2db::StoreError),
@@ -102,8 +114,10 @@ impl ApiError {
             }
             ApiError::InvalidOption(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::JobNotFound(_) | ApiError::OutputNotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::JobInProgress(_) => StatusCode::CONFLICT,
             ApiError::QueueFull
             | ApiError::BrokerUnavailable(_)
+            | ApiError::DeletionUnannounced(_)
             | ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -123,8 +137,11 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::JobNotFound(_) => "job_not_found",
             ApiError::OutputNotFound { .. } => "output_not_found",
+            ApiError::JobInProgress(_) => "job_in_progress",
             ApiError::QueueFull => "queue_full",
-            ApiError::BrokerUnavailable(_) => "broker_unavailable",
+            ApiError::BrokerUnavailable(_) | ApiError::DeletionUnannounced(_) => {
+                "broker_unavailable"
+            }
             ApiError::StoreUnavailable(_) => "store_unavailable",
         }
     }
@@ -134,9 +151,10 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::QueueFull => Some(RETRY_AFTER_QUEUE_FULL_SECS),
-            ApiError::BrokerUnavailable(_) | ApiError::StoreUnavailable(_) => {
-                Some(RETRY_AFTER_UNAVAILABLE_SECS)
-            }
+            ApiError::JobInProgress(_) => Some(RETRY_AFTER_IN_PROGRESS_SECS),
+            ApiError::BrokerUnavailable(_)
+            | ApiError::DeletionUnannounced(_)
+            | ApiError::StoreUnavailable(_) => Some(RETRY_AFTER_UNAVAILABLE_SECS),
             _ => None,
         }
     }

@@ -1,6 +1,6 @@
 //! What this gateway replica knows of jobs: a bounded table of job states fed by its own submissions and by the
-//! results and events on its reply queue, a byte-bounded cache of result and original bytes, and a way to wait
-//! for a job to finish.
+//! results and events on its reply queue, a byte-bounded cache of result and original bytes, a way to wait
+//! for a job to finish, and tombstones of the jobs deleted while this replica runs.
 
 use std::{sync::Arc, time::Duration};
 
@@ -117,10 +117,14 @@ fn blob_key(job_id: &str, name: Option<&str>) -> String {
 
 type Slot = Arc<watch::Sender<JobState>>;
 
-/// The replica's job table and blob cache.
+/// Most tombstones of deleted jobs kept (a deleted job's late messages are ignored while its tombstone lasts).
+const MAX_TOMBSTONES: usize = 10_000;
+
+/// The replica's job table, blob cache and tombstones.
 pub struct JobStore {
     states: Cache<String, Slot>,
     blobs: Cache<String, Blob, BlobWeighter>,
+    deleted: Cache<String, ()>,
 }
 
 impl std::fmt::Debug for JobStore {
@@ -128,6 +132,7 @@ impl std::fmt::Debug for JobStore {
         f.debug_struct("JobStore")
             .field("jobs", &self.states.len())
             .field("cached_bytes", &self.blobs.weight())
+            .field("tombstones", &self.deleted.len())
             .finish()
     }
 }
@@ -142,13 +147,35 @@ impl JobStore {
         Self {
             states: Cache::new(max_jobs.max(16)),
             blobs: Cache::with_weighter(estimated_blobs, cache_bytes, BlobWeighter),
+            deleted: Cache::new(max_jobs.clamp(16, MAX_TOMBSTONES)),
         }
     }
 
-    /// The job's state, if this replica knows the job.
+    /// The job's state, if this replica knows the job (and it was not deleted).
     #[must_use]
     pub fn state(&self, job_id: &str) -> Option<JobState> {
+        if self.is_deleted(job_id) {
+            return None;
+        }
         self.states.get(job_id).map(|slot| slot.borrow().clone())
+    }
+
+    /// Whether this replica has heard that the job was deleted (for as long as it keeps the tombstone).
+    #[must_use]
+    pub fn is_deleted(&self, job_id: &str) -> bool {
+        self.deleted.get(job_id).is_some()
+    }
+
+    /// Forgets a deleted job: its state and cached bytes go, and a tombstone keeps late results, events and
+    /// MongoDB reads that were already under way from bringing it back.
+    pub fn forget(&self, job_id: &str) {
+        self.deleted.insert(job_id.to_owned(), ());
+        self.blobs.remove(&blob_key(job_id, None));
+        if let Some((_, slot)) = self.states.remove(job_id) {
+            for output in &slot.borrow().outputs {
+                self.blobs.remove(&blob_key(job_id, Some(&output.name)));
+            }
+        }
     }
 
     /// Records a job this replica accepted, with its original.
@@ -170,6 +197,7 @@ impl JobStore {
                 }
                 changed
             }),
+            job_event::Kind::Deleted => self.forget(&event.job_id),
             job_event::Kind::Stored => self.update(&event.job_id, |state| {
                 let mut changed = !state.stored;
                 state.stored = true;
@@ -246,12 +274,18 @@ impl JobStore {
     /// Cached bytes of a job. [`BlobKind::Main`] is found only once this replica knows the job's outputs.
     #[must_use]
     pub fn blob(&self, job_id: &str, kind: BlobKind<'_>) -> Option<Blob> {
+        if self.is_deleted(job_id) {
+            return None;
+        }
         self.blobs.get(&self.key(job_id, kind)?)
     }
 
     /// Caches bytes of a job (evicting the least useful entries past the byte budget). A [`BlobKind::Main`] blob
     /// is cached only once the job's outputs are known.
     pub fn put_blob(&self, job_id: &str, kind: BlobKind<'_>, blob: Blob) {
+        if self.is_deleted(job_id) {
+            return;
+        }
         if let Some(key) = self.key(job_id, kind) {
             self.blobs.insert(key, blob);
         }
@@ -269,7 +303,11 @@ impl JobStore {
     }
 
     /// Applies `change` to the job's state (creating it as queued), waking waiters if it reports a change.
+    /// A deleted job stays deleted.
     fn update(&self, job_id: &str, change: impl FnOnce(&mut JobState) -> bool) {
+        if self.is_deleted(job_id) {
+            return;
+        }
         let slot = self
             .states
             .get_or_insert_with(job_id, || {
@@ -383,6 +421,48 @@ mod tests {
         let state = store.state("j1").unwrap();
         assert_eq!(state.status, JobStatus::Failed);
         assert_eq!(state.failure.unwrap().code, "decode_failed");
+    }
+
+    #[test]
+    fn a_deleted_job_is_forgotten_and_stays_forgotten() {
+        let store = JobStore::new(100, 1 << 20);
+        store.accepted(
+            "j1",
+            Blob {
+                content_type: "image/png",
+                data: Bytes::from_static(b"original"),
+            },
+        );
+        store.apply_result(&done());
+        store.apply_event(&event(job_event::Kind::Stored, JobStatus::Done));
+        assert!(store.blob("j1", BlobKind::Main).is_some());
+        store.apply_event(&event(job_event::Kind::Deleted, JobStatus::Unspecified));
+        assert!(store.is_deleted("j1"));
+        assert_eq!(store.state("j1"), None);
+        assert_eq!(store.blob("j1", BlobKind::Original), None);
+        assert_eq!(
+            store.blobs.len(),
+            0,
+            "the bytes are dropped, not only hidden"
+        );
+        // Late messages and reads that were under way do not bring it back.
+        store.apply_result(&done());
+        store.apply_event(&event(job_event::Kind::Stored, JobStatus::Done));
+        store.remember("j1", JobState::queued());
+        store.put_blob(
+            "j1",
+            BlobKind::Output("default"),
+            Blob {
+                content_type: "image/png",
+                data: Bytes::from_static(b"late"),
+            },
+        );
+        assert_eq!(store.state("j1"), None);
+        assert_eq!(store.blob("j1", BlobKind::Output("default")), None);
+        // Forgetting an unknown job, or twice, is harmless.
+        store.forget("j1");
+        store.forget("never-seen");
+        assert!(store.is_deleted("never-seen"));
     }
 
     #[test]

@@ -17,12 +17,16 @@
 //! - [`jobs`]: the replica's job table and result cache.
 //! - [`lookup`]: memory first, then MongoDB.
 //! - [`view`]: the status JSON.
+//! - [`delete`]: deleting a stored job everywhere (`DELETE /image/{id}`).
+//! - [`listing`]: the page of stored jobs `GET /images` answers, and its cursor.
 //! - [`error`] and [`rejection`]: `ApiError` and the one handler that turns errors into JSON responses.
 
 pub mod conditional;
 pub mod config;
+pub mod delete;
 pub mod error;
 pub mod jobs;
+pub mod listing;
 pub mod lookup;
 pub mod options;
 pub mod probe;

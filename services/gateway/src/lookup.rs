@@ -1,5 +1,6 @@
 //! Finding a job and its bytes: first in this replica's memory, then in MongoDB, where save2db keeps every job
-//! for good. What MongoDB returns is remembered, so the next request is served from memory.
+//! until it is deleted. What MongoDB returns is remembered, so the next request is served from memory. A job
+//! this replica knows to be deleted is not looked for at all.
 
 use std::sync::Arc;
 
@@ -25,11 +26,20 @@ impl Lookup {
         Self { jobs, archive }
     }
 
-    /// The job's state, or `None` for a job nobody knows.
+    /// The archive behind this lookup.
+    #[must_use]
+    pub fn archive(&self) -> &ArchiveStore {
+        &self.archive
+    }
+
+    /// The job's state, or `None` for a job nobody knows (or that was deleted).
     ///
     /// # Errors
     /// [`ApiError::StoreUnavailable`] when the job is not in memory and MongoDB cannot be read.
     pub async fn state(&self, job_id: &str) -> Result<Option<JobState>, ApiError> {
+        if self.jobs.is_deleted(job_id) {
+            return Ok(None);
+        }
         if let Some(state) = self.jobs.state(job_id) {
             return Ok(Some(state));
         }
@@ -45,8 +55,12 @@ impl Lookup {
     ///
     /// # Errors
     /// [`ApiError::OutputNotFound`] when the job's outputs are known and none has the name asked for;
+    /// [`ApiError::JobNotFound`] when the job was deleted meanwhile;
     /// [`ApiError::StoreUnavailable`] when MongoDB cannot be read.
     pub async fn blob(&self, job_id: &str, kind: BlobKind<'_>) -> Result<Option<Blob>, ApiError> {
+        if self.jobs.is_deleted(job_id) {
+            return Err(ApiError::JobNotFound(job_id.to_owned()));
+        }
         if let Some(blob) = self.jobs.blob(job_id, kind) {
             return Ok(Some(blob));
         }

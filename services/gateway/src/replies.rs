@@ -1,5 +1,6 @@
 //! The replica's reply queue: results of the jobs it accepted (`image.result.<instance>`) and every job event
-//! (`job.event.*`), fed into the [`JobStore`].
+//! (`job.event.*`: accepted, started, stored, deleted), fed into the [`JobStore`]. A `deleted` event makes the
+//! replica forget the job, whichever replica deleted it.
 //!
 //! The queue is not exclusive: it outlives a dropped connection (so results published while the gateway
 //! reconnects wait for it) and expires a minute after its replica is gone for good.
@@ -13,7 +14,7 @@ use imagepipe_common::{
 use imagepipe_proto::{
     Message,
     topology::routing,
-    v1::{ImageResult, JobEvent},
+    v1::{ImageResult, JobEvent, job_event},
 };
 use lapin::{
     Channel,
@@ -61,7 +62,11 @@ impl ReplyHandler {
             },
             JobEvent::TYPE => match JobEvent::from_payload(payload) {
                 Ok(event) => {
-                    tracing::debug!(job_id = %event.job_id, kind = ?event.kind(), "Job event.");
+                    if event.kind() == job_event::Kind::Deleted {
+                        tracing::info!(job_id = %event.job_id, trace_id = %event.trace_id, "Forgetting a deleted job.");
+                    } else {
+                        tracing::debug!(job_id = %event.job_id, kind = ?event.kind(), "Job event.");
+                    }
                     self.jobs.apply_event(&event);
                 }
                 Err(error) => {
@@ -115,7 +120,7 @@ impl Handler for ReplyHandler {
 #[cfg(test)]
 mod tests {
     use imagepipe_common::amqp::Envelope;
-    use imagepipe_proto::v1::{JobStatus, job_event};
+    use imagepipe_proto::v1::JobStatus;
 
     use super::*;
 
@@ -149,6 +154,13 @@ mod tests {
             ..ImageResult::default()
         }));
         assert_eq!(jobs.state("j1").unwrap().status, JobStatus::Failed);
+        handler.process_one(&delivery(&JobEvent {
+            job_id: "j1".into(),
+            kind: job_event::Kind::Deleted as i32,
+            ..JobEvent::default()
+        }));
+        assert_eq!(jobs.state("j1"), None, "a deleted job is forgotten");
+        assert!(jobs.is_deleted("j1"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HTTP API: `POST /image`, `GET /image/{id}`, `GET /image/{id}/status`, `GET /image/{id}/original`,
-//! `GET /image/{id}/{output}`, and the health routes, all behind the one rejection handler.
+//! `GET /image/{id}/{output}`, `DELETE /image/{id}`, `GET /images`, and the health routes, all behind the one
+//! rejection handler.
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
 
@@ -15,8 +16,10 @@ use warp::{
 
 use crate::{
     conditional,
+    delete::Deletion,
     error::ApiError,
     jobs::{Blob, BlobKind, JobState, JobStore},
+    listing::{self, ListQuery},
     lookup::Lookup,
     probe,
     rejection::handle_rejection,
@@ -78,16 +81,27 @@ pub fn routes(
     // After `status` and `original`, which are not output names (the contract reserves them).
     let output = warp::path!("image" / String / String)
         .and(warp::get())
-        .and(with_state)
+        .and(with_state.clone())
         .and(warp::query::<HashMap<String, String>>())
         .and(if_none_match())
         .and_then(output);
+    let delete = warp::path!("image" / String)
+        .and(warp::delete())
+        .and(with_state.clone())
+        .and_then(delete);
+    let list = warp::path!("images")
+        .and(warp::get())
+        .and(with_state)
+        .and(warp::query::<HashMap<String, String>>())
+        .and_then(list);
     health::routes(readiness)
         .or(submit)
         .or(result)
         .or(status)
         .or(original)
         .or(output)
+        .or(delete)
+        .or(list)
         .recover(handle_rejection)
         .with(warp::trace::request())
 }
@@ -202,6 +216,30 @@ async fn original(
         }
         None => Ok(pending(&state, &id, &job)),
     }
+}
+
+/// `204` once the stored job is deleted everywhere; see [`crate::delete`].
+async fn delete(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return Err(ApiError::JobNotFound(id).into());
+    }
+    let deletion = Deletion {
+        archive: state.lookup.archive(),
+        jobs: &state.jobs,
+        publisher: state.submitter.publisher(),
+    };
+    deletion.delete(&id).await?;
+    Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
+}
+
+/// A page of stored jobs, newest first; see [`crate::listing`].
+async fn list(
+    state: AppState,
+    query: HashMap<String, String>,
+) -> Result<warp::reply::Response, Rejection> {
+    let query = ListQuery::parse(&query)?;
+    let page = listing::list(state.lookup.archive(), &query, &state.link_base).await?;
+    Ok(json(&page, StatusCode::OK))
 }
 
 /// The body of a failed job's `GET /image/{id}`.

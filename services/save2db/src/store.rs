@@ -37,6 +37,27 @@ pub const JOBS_COLLECTION: &str = "jobs";
 /// How many locks serialise saves of the same job within this process (a job maps to one by hash).
 const LOCK_STRIPES: usize = 64;
 
+/// Where a page of [`ArchiveStore::list_jobs`] starts: right after the job with this submission time and id
+/// (jobs are listed newest first, ties broken by id, so a position stays valid while new jobs are stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPosition {
+    /// The job's `submitted_at`, in milliseconds since the Unix epoch.
+    pub submitted_at_ms: i64,
+    /// The job's id.
+    pub id: String,
+}
+
+impl JobPosition {
+    /// The position of `document` in the listing.
+    #[must_use]
+    pub fn of(document: &JobDocument) -> Self {
+        Self {
+            submitted_at_ms: document.submitted_at.timestamp_millis(),
+            id: document.id.clone(),
+        }
+    }
+}
+
 /// Handle on the GridFS bucket and the `jobs` collection. Cheap to clone.
 #[derive(Clone)]
 pub struct ArchiveStore {
@@ -59,7 +80,8 @@ impl std::fmt::Debug for ArchiveStore {
 impl ArchiveStore {
     /// Opens the store on `database` with the GridFS bucket `bucket` (`images` by default) and creates the
     /// indexes it relies on, if missing: the GridFS ones (`files_id` + `n` unique on chunks, `filename` +
-    /// `uploadDate` on files) and `metadata.job_id` on files.
+    /// `uploadDate` on files), `metadata.job_id` on files, and the listing's sort keys on `jobs`
+    /// (`submitted_at` + `_id` newest first, and the same after `status`).
     ///
     /// # Errors
     /// [`StoreError::Mongo`] when the database cannot be reached or refuses an index.
@@ -69,6 +91,14 @@ impl ArchiveStore {
         ensure_index(&chunks, doc! { "files_id": 1, "n": 1 }, true).await?;
         ensure_index(&files, doc! { "filename": 1, "uploadDate": 1 }, false).await?;
         ensure_index(&files, doc! { "metadata.job_id": 1 }, false).await?;
+        let jobs = database.collection::<Document>(JOBS_COLLECTION);
+        ensure_index(&jobs, doc! { "submitted_at": -1, "_id": -1 }, false).await?;
+        ensure_index(
+            &jobs,
+            doc! { "status": 1, "submitted_at": -1, "_id": -1 },
+            false,
+        )
+        .await?;
         let bucket = database.gridfs_bucket(
             GridFsBucketOptions::builder()
                 .bucket_name(bucket.to_owned())
@@ -121,6 +151,42 @@ impl ArchiveStore {
             .find_one(doc! { "_id": job_id })
             .await
             .map_err(StoreError::mongo("reading a job document"))
+    }
+
+    /// Up to `limit` job documents, newest `submitted_at` first (ties: highest id first), only those whose status
+    /// is `status` when given, starting right after `after` when given.
+    ///
+    /// # Errors
+    /// [`StoreError::Mongo`] when the query fails or a document cannot be read.
+    pub async fn list_jobs(
+        &self,
+        status: Option<&str>,
+        after: Option<&JobPosition>,
+        limit: u32,
+    ) -> Result<Vec<JobDocument>, StoreError> {
+        let mut filter = Document::new();
+        if let Some(status) = status {
+            filter.insert("status", status);
+        }
+        if let Some(after) = after {
+            let submitted_at = bson::DateTime::from_millis(after.submitted_at_ms);
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "submitted_at": { "$lt": submitted_at } },
+                    doc! { "submitted_at": submitted_at, "_id": { "$lt": &after.id } },
+                ],
+            );
+        }
+        self.jobs
+            .find(filter)
+            .sort(doc! { "submitted_at": -1, "_id": -1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(StoreError::mongo("listing job documents"))?
+            .try_collect()
+            .await
+            .map_err(StoreError::mongo("listing job documents"))
     }
 
     /// The bytes of the GridFS file `gridfs_id` (see [`crate::StoredFile::gridfs_id`]), if stored.

@@ -225,3 +225,44 @@ pub fn decoded(bytes: &[u8]) -> (image::ImageFormat, u32, u32) {
 pub async fn get(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> reqwest::Response {
     client.get(url).send().await.expect("the gateway answers")
 }
+
+/// `POST url` with `body` as a raw `content_type` upload, which must be accepted; returns the job id.
+pub async fn post_image(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    content_type: &str,
+    body: Vec<u8>,
+) -> String {
+    let response = client
+        .post(url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(response.status(), 202, "the upload is accepted");
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// The job document of `id`, once save2db has stored it (panics after 20 s).
+pub async fn stored(
+    archive: &imagepipe_save2db::ArchiveStore,
+    id: &str,
+) -> imagepipe_save2db::JobDocument {
+    for _ in 0..200 {
+        if let Some(document) = archive.job(id).await.unwrap() {
+            return document;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {id} was never stored");
+}
+
+/// The body of an error response, after checking its status.
+pub async fn error_of(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status(), status, "{}", response.url());
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    body
+}

@@ -2,7 +2,9 @@
 //! save2db) on port 0 against the real RabbitMQ and MongoDB-protocol server, each test in its own namespace
 //! and database, driven through HTTP only.
 
+mod delete;
 mod helpers;
+mod listing;
 mod outage;
 mod pipeline;
 mod submit;

@@ -1,0 +1,88 @@
+//! Deleting a job: its original, every output and its job document go from MongoDB, and every gateway replica
+//! forgets it (this one at once, the others on the `job.event.deleted` event).
+//!
+//! Only a stored job (done or failed, and written by save2db) can be deleted. A job still queued, processing,
+//! or done but not yet stored is refused with `409 job_in_progress`: save2db would store it after the deletion
+//! and bring it back. The event goes out before anything is deleted, so a `204` means every replica was told;
+//! when the broker is away nothing is deleted and the client retries.
+
+use imagepipe_common::{
+    amqp::{Envelope, Publisher},
+    time::now_ms,
+};
+use imagepipe_proto::{
+    topology::routing,
+    v1::{JobEvent, job_event},
+};
+use imagepipe_save2db::ArchiveStore;
+
+use crate::{error::ApiError, jobs::JobStore};
+
+/// The routing-key suffix of the deletion event.
+pub const DELETED_EVENT: &str = "deleted";
+
+/// What deleting a job needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Deletion<'a> {
+    /// Where the job is stored.
+    pub archive: &'a ArchiveStore,
+    /// This replica's memory of jobs.
+    pub jobs: &'a JobStore,
+    /// Announces the deletion to every replica.
+    pub publisher: &'a Publisher,
+}
+
+impl Deletion<'_> {
+    /// Deletes the stored job `job_id` everywhere.
+    ///
+    /// # Errors
+    /// [`ApiError::JobNotFound`] when no job of this id is stored (never was, or already deleted);
+    /// [`ApiError::JobInProgress`] when this replica knows the job but it is not stored yet;
+    /// [`ApiError::DeletionUnannounced`] when the event could not be published (nothing was deleted);
+    /// [`ApiError::StoreUnavailable`] when MongoDB fails (retrying finishes the deletion).
+    #[tracing::instrument(skip_all, fields(job_id = %job_id))]
+    pub async fn delete(&self, job_id: &str) -> Result<(), ApiError> {
+        let Some(document) = self.archive.job(job_id).await? else {
+            match self.jobs.state(job_id) {
+                Some(state) if !state.stored => {
+                    return Err(ApiError::JobInProgress(job_id.to_owned()));
+                }
+                // Stored once, gone now: deleted while this replica missed the event.
+                Some(_) => self.jobs.forget(job_id),
+                None => {}
+            }
+            return Err(ApiError::JobNotFound(job_id.to_owned()));
+        };
+        self.announce(job_id, &document.trace_id).await?;
+        self.jobs.forget(job_id);
+        if !self.archive.delete_job(job_id).await? {
+            // Another request deleted it between our read and our delete.
+            return Err(ApiError::JobNotFound(job_id.to_owned()));
+        }
+        tracing::info!(%job_id, trace_id = %document.trace_id, "Deleted the job.");
+        Ok(())
+    }
+
+    /// Tells every replica (this one included) to forget the job, and waits for the broker's confirm.
+    async fn announce(&self, job_id: &str, trace_id: &str) -> Result<(), ApiError> {
+        let event = JobEvent {
+            job_id: job_id.to_owned(),
+            trace_id: trace_id.to_owned(),
+            kind: job_event::Kind::Deleted as i32,
+            at_ms: now_ms(),
+            ..JobEvent::default()
+        };
+        let key = routing::event(DELETED_EVENT);
+        let envelope = Envelope {
+            routing_key: &key,
+            job_id,
+            trace_id,
+            persistent: false,
+            mandatory: false,
+        };
+        self.publisher
+            .publish(envelope, &event)
+            .await
+            .map_err(ApiError::DeletionUnannounced)
+    }
+}
