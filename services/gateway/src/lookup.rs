@@ -40,11 +40,12 @@ impl Lookup {
         if self.jobs.is_deleted(job_id) {
             return Ok(None);
         }
-        if let Some(state) = self.jobs.state(job_id) {
-            return Ok(Some(state));
+        let known = self.jobs.state(job_id);
+        if let Some(state) = known.as_ref().filter(|state| !lacks_outputs(state)) {
+            return Ok(Some(state.clone()));
         }
         let Some(document) = self.archive.job(job_id).await? else {
-            return Ok(None);
+            return Ok(known);
         };
         let state = state_of(&document);
         self.jobs.remember(job_id, state.clone());
@@ -100,6 +101,12 @@ impl Lookup {
         self.jobs.put_blob(job_id, cached_as, blob.clone());
         Ok(Some(blob))
     }
+}
+
+/// Whether this replica only heard that the job is done and stored (from another replica's events), so MongoDB
+/// knows its outputs and this replica does not.
+fn lacks_outputs(state: &JobState) -> bool {
+    state.status == JobStatus::Done && state.stored && state.outputs.is_empty()
 }
 
 /// Refuses `name` when the job's known outputs (`names`, empty while unknown) do not include it.

@@ -46,6 +46,28 @@ async fn a_deleted_job_is_gone_from_every_replica_and_from_gridfs() {
         .map(|file| file.gridfs_id.clone())
         .collect();
     assert_eq!(gridfs_ids.len(), 3);
+    // The other replica heard of the job from its events only; once it hears it is stored, its status lists the
+    // outputs (read from MongoDB).
+    let started = Instant::now();
+    loop {
+        let status: serde_json::Value = get(&client, format!("{}/image/{id}/status", second.base))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if status["status"] == "done" {
+            let names: Vec<_> = status["outputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|output| output["name"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(names, outputs);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Both replicas serve every part, so both hold it in memory when it is deleted.
     for gateway in [&first, &second] {
         for url in urls(gateway, &id, &outputs) {
