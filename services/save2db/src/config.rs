@@ -1,10 +1,12 @@
-//! save2db's command line and environment.
+//! save2db's command line and environment: the service's settings, and the operator subcommands
+//! (`dead-letters list|replay`) that run once against the broker instead of starting the service.
 
 use std::{net::SocketAddr, time::Duration};
 
 use imagepipe_common::config::{AmqpArgs, LogArgs, MongoArgs};
 
-/// Everything save2db can be told. Every flag has an environment-variable fallback.
+/// Everything save2db can be told. Every flag has an environment-variable fallback. Without a subcommand it runs
+/// the service; with one it runs that operator command (which uses only the AMQP settings) and exits.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "imagepipe-save2db",
@@ -12,6 +14,9 @@ use imagepipe_common::config::{AmqpArgs, LogArgs, MongoArgs};
     about = "Stores imagepipe's originals and results in MongoDB GridFS."
 )]
 pub struct Config {
+    /// An operator command to run instead of the service.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Where `/healthz` and `/readyz` listen.
     #[arg(long, env = "SAVE2DB_HTTP_ADDR", default_value = "127.0.0.1:9092")]
     pub http_addr: SocketAddr,
@@ -46,6 +51,43 @@ impl Config {
     }
 }
 
+/// Operator commands. They take the broker settings (`--amqp-url`, `--amqp-namespace` before the subcommand, or
+/// `AMQP_URL`, `AMQP_NAMESPACE`) and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Inspect and replay the dead-letter queue (`<namespace>.dead-letter`).
+    #[command(subcommand)]
+    DeadLetters(DeadLetterCommand),
+}
+
+/// `dead-letters …`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum DeadLetterCommand {
+    /// List dead letters in queue order, without removing any.
+    List {
+        /// Most dead letters to show.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Republish dead letters to the main exchange with their original routing key; each is removed from the
+    /// dead-letter queue once the broker confirms its republication.
+    #[command(group(clap::ArgGroup::new("selection").required(true).args(["all", "jobs"])))]
+    Replay {
+        /// Replay every dead letter examined.
+        #[arg(long)]
+        all: bool,
+        /// Replay the dead letters of these jobs (repeat the flag or give several ids).
+        #[arg(long = "job", value_name = "ID", num_args = 1..)]
+        jobs: Vec<String>,
+        /// Most dead letters to examine.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+}
+
 /// The host name (`HOSTNAME`, else `/etc/hostname`), else a short random id.
 fn default_instance_id() -> String {
     std::env::var("HOSTNAME")
@@ -72,6 +114,7 @@ mod tests {
         assert_eq!(config.prefetch, 8);
         assert_eq!(config.shutdown_grace(), Duration::from_secs(30));
         assert!(!config.instance_id.is_empty());
+        assert_eq!(config.command, None, "no subcommand runs the service");
     }
 
     #[test]
@@ -96,6 +139,58 @@ mod tests {
         assert_eq!(config.amqp.amqp_namespace, "t-1");
         assert_eq!(config.mongo.mongodb_database, "db-1");
         assert_eq!(config.instance_id, "s2d-1");
+    }
+
+    #[test]
+    fn dead_letter_commands_parse_with_the_broker_flags_before_them() {
+        let config = Config::try_parse_from([
+            "imagepipe-save2db",
+            "--amqp-namespace",
+            "t-2",
+            "dead-letters",
+            "list",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(config.amqp.amqp_namespace, "t-2");
+        assert_eq!(
+            config.command,
+            Some(Command::DeadLetters(DeadLetterCommand::List {
+                limit: 100,
+                json: true
+            }))
+        );
+
+        let replay = |args: &[&str]| {
+            Config::try_parse_from(
+                ["imagepipe-save2db", "dead-letters", "replay"]
+                    .iter()
+                    .chain(args),
+            )
+            .map(|config| config.command)
+        };
+        assert_eq!(
+            replay(&["--job", "a", "b", "--job", "c", "--limit", "5"]).unwrap(),
+            Some(Command::DeadLetters(DeadLetterCommand::Replay {
+                all: false,
+                jobs: vec!["a".into(), "b".into(), "c".into()],
+                limit: 5,
+            }))
+        );
+        assert_eq!(
+            replay(&["--all"]).unwrap(),
+            Some(Command::DeadLetters(DeadLetterCommand::Replay {
+                all: true,
+                jobs: vec![],
+                limit: 1000,
+            }))
+        );
+        assert!(replay(&[]).is_err(), "--all or --job is required");
+        assert!(replay(&["--all", "--job", "a"]).is_err(), "not both");
+        assert!(
+            Config::try_parse_from(["imagepipe-save2db", "dead-letters", "list", "--limit", "x"])
+                .is_err()
+        );
     }
 
     #[test]

@@ -4,22 +4,27 @@
 //! everything. The gateway reads stored jobs through the same [`ArchiveStore`].
 //!
 //! # Layout
-//! - [`config`]: the clap [`Config`].
+//! - [`config`]: the clap [`Config`], and the operator [`Command`]s.
 //! - [`document`]: [`JobDocument`] and [`StoredFile`], the GridFS ids, the archive → document mapping.
 //! - [`store`]: [`ArchiveStore`], GridFS + `jobs` reads and idempotent writes.
 //! - [`worker`]: [`ArchiveWorker`], the consumer [`Handler`](imagepipe_common::amqp::Handler), and its
 //!   [`Outcome`].
 //! - [`startup`]: [`Application`], build and run.
+//! - [`dead_letters`]: list and replay the dead-letter queue ([`DeadLetter`], [`ReplayReport`]).
+//! - [`admin`]: the `dead-letters list|replay` subcommands, printing what [`dead_letters`] did.
 //! - [`error`]: [`StoreError`] and which errors are transient.
 
+pub mod admin;
 pub mod config;
+pub mod dead_letters;
 pub mod document;
 pub mod error;
 pub mod startup;
 pub mod store;
 pub mod worker;
 
-pub use config::Config;
+pub use config::{Command, Config, DeadLetterCommand};
+pub use dead_letters::{DeadLetter, DeathReason, ReplayReport, Selection};
 pub use document::{
     JobDocument, JobError, SpecDocument, StoredFile, VariantDocument, WatermarkDocument,
     original_id, output_id,

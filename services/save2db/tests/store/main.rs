@@ -3,4 +3,5 @@
 
 mod archive_store;
 mod consumer;
+mod dead_letters;
 mod helpers;
