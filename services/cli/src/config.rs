@@ -1,0 +1,242 @@
+//! The command line: `imagepipe [--server URL] <upload|status|get|delete|list> …`.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::builder::PossibleValuesParser;
+
+/// The gateway the client talks to unless told otherwise (the local stack's).
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// Everything the client can be asked to do.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "imagepipe",
+    version,
+    about = "imagepipe's command-line client: upload images, wait for the results, download every output."
+)]
+pub struct Cli {
+    /// The gateway's base URL.
+    #[arg(long, global = true, env = "IMAGEPIPE_URL", default_value = DEFAULT_SERVER)]
+    pub server: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Upload images (files, or every image file in a directory), wait for each result and download every
+    /// output as `<stem>.<output>.<format>`; prints a summary and exits with 1 if any image failed.
+    Upload(UploadArgs),
+    /// Print a job's status document.
+    Status {
+        /// The job id.
+        id: String,
+    },
+    /// Download a job's result (or one named output) to a file.
+    Get {
+        /// The job id.
+        id: String,
+        /// The output to download (a variant's name, or `default`); default: the job's main result.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Where to write it (`-` for standard output).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Seconds to wait for a job that is not finished yet.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+    },
+    /// Delete a stored job: its original, every output and its document.
+    Delete {
+        /// The job id.
+        id: String,
+    },
+    /// List stored jobs, newest first.
+    List {
+        /// Only jobs of this status.
+        #[arg(long, value_parser = PossibleValuesParser::new(["done", "failed"]))]
+        status: Option<String>,
+        /// Most jobs to list.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+        /// Continue after a previous listing (the cursor it printed).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+}
+
+/// `imagepipe upload`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UploadArgs {
+    /// Image files, or directories whose image files (by extension, recursively) are uploaded.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Target width in pixels.
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Target height in pixels.
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// How the image fits the box.
+    #[arg(long, value_parser = PossibleValuesParser::new(["contain", "cover", "fill", "inside"]))]
+    pub fit: Option<String>,
+    /// Output format; default: the input's.
+    #[arg(long, value_parser = PossibleValuesParser::new(["jpeg", "jpg", "png", "webp"]))]
+    pub format: Option<String>,
+    /// JPEG/WebP quality.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: Option<u8>,
+    /// Named outputs, as the API takes them (`thumb`, `square:120x120`, `wide:300w.webp`, comma-separated or
+    /// repeated).
+    #[arg(long, value_name = "VARIANTS")]
+    pub variants: Vec<String>,
+    /// Any other option the API takes (`gravity=north`, `watermark_text=©`, …); repeatable.
+    #[arg(short = 'O', long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+    /// Directory the outputs are written to (created if missing).
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// Images in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Seconds to wait for each job's result.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
+impl UploadArgs {
+    /// The query string pairs the options become, in a fixed order.
+    #[must_use]
+    pub fn query(&self) -> Vec<(String, String)> {
+        let mut query = Vec::new();
+        let mut push = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                query.push((name.to_owned(), value));
+            }
+        };
+        push("width", self.width.map(|width| width.to_string()));
+        push("height", self.height.map(|height| height.to_string()));
+        push("fit", self.fit.clone());
+        push("format", self.format.clone());
+        push("quality", self.quality.map(|quality| quality.to_string()));
+        let variants = self.variants.join(",");
+        push("variants", (!variants.is_empty()).then_some(variants));
+        query.extend(self.options.iter().cloned());
+        query
+    }
+
+    /// How long to wait for each job.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+}
+
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn upload(args: &[&str]) -> UploadArgs {
+        let cli = Cli::try_parse_from(["imagepipe", "upload"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Upload(upload) => upload,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_become_the_query_in_order() {
+        let args = upload(&[
+            "a.png",
+            "dir",
+            "--width",
+            "300",
+            "--fit",
+            "cover",
+            "--format",
+            "webp",
+            "--quality",
+            "80",
+            "--variants",
+            "thumb,square:64x64",
+            "--variants",
+            "wide:300w",
+            "-O",
+            "gravity=north",
+            "--option",
+            "watermark_text=a=b",
+        ]);
+        assert_eq!(args.paths, [PathBuf::from("a.png"), PathBuf::from("dir")]);
+        let expected = [
+            ("width", "300"),
+            ("fit", "cover"),
+            ("format", "webp"),
+            ("quality", "80"),
+            ("variants", "thumb,square:64x64,wide:300w"),
+            ("gravity", "north"),
+            ("watermark_text", "a=b"),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()));
+        assert_eq!(args.query(), expected);
+        assert_eq!(args.concurrency, 4);
+        assert_eq!(args.out, PathBuf::from("."));
+        assert!(upload(&["a.png"]).query().is_empty());
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        for args in [
+            &["imagepipe", "upload"][..],
+            &["imagepipe", "upload", "a.png", "--fit", "squash"],
+            &["imagepipe", "upload", "a.png", "--quality", "0"],
+            &["imagepipe", "upload", "a.png", "--concurrency", "0"],
+            &["imagepipe", "upload", "a.png", "-O", "novalue"],
+            &["imagepipe", "list", "--status", "queued"],
+            &["imagepipe", "list", "--limit", "0"],
+            &["imagepipe", "get", "id"],
+            &["imagepipe", "frobnicate"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_server_comes_from_a_flag_anywhere_or_the_default() {
+        let cli = Cli::try_parse_from(["imagepipe", "status", "x"]).unwrap();
+        // IMAGEPIPE_URL may be set where the tests run; the flag always wins.
+        if std::env::var_os("IMAGEPIPE_URL").is_none() {
+            assert_eq!(cli.server, DEFAULT_SERVER);
+        }
+        let cli =
+            Cli::try_parse_from(["imagepipe", "status", "x", "--server", "http://gw:1"]).unwrap();
+        assert_eq!(cli.server, "http://gw:1");
+        let cli =
+            Cli::try_parse_from(["imagepipe", "--server", "http://gw:2", "delete", "x"]).unwrap();
+        assert_eq!(cli.server, "http://gw:2");
+        let cli =
+            Cli::try_parse_from(["imagepipe", "get", "x", "--variant", "thumb", "-o", "t.jpg"])
+                .unwrap();
+        match cli.command {
+            Command::Get {
+                variant, output, ..
+            } => assert_eq!(
+                (variant.as_deref(), output),
+                (Some("thumb"), "t.jpg".into())
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
