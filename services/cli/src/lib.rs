@@ -9,12 +9,14 @@
 //! - [`upload`]: the upload command's concurrency, progress bar and summary.
 //! - [`files`]: which files an upload sends and what its outputs are called.
 //! - [`client`]: [`ApiClient`], the API as calls, with the `503` retries.
+//! - [`documents`]: the JSON documents the gateway answers with.
 //! - [`table`]: plain-text tables and byte sizes.
 //! - [`error`]: [`CliError`], what a command can fail with.
 
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod files;
 pub mod table;
