@@ -92,7 +92,7 @@ pub struct UploadArgs {
     /// repeated).
     #[arg(long, value_name = "VARIANTS")]
     pub variants: Vec<String>,
-    /// Any other option the API takes (`gravity=north`, `watermark_text=©`, …); repeatable.
+    /// Any other option the API takes (`gravity=north`, `watermark=© ACME`, …); repeatable.
     #[arg(short = 'O', long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
     pub options: Vec<(String, String)>,
     /// Directory the outputs are written to (created if missing).
@@ -177,7 +177,7 @@ mod tests {
             "-O",
             "gravity=north",
             "--option",
-            "watermark_text=a=b",
+            "watermark=a=b",
         ]);
         assert_eq!(args.paths, [PathBuf::from("a.png"), PathBuf::from("dir")]);
         let expected = [
@@ -187,7 +187,7 @@ mod tests {
             ("quality", "80"),
             ("variants", "thumb,square:64x64,wide:300w"),
             ("gravity", "north"),
-            ("watermark_text", "a=b"),
+            ("watermark", "a=b"),
         ]
         .map(|(name, value)| (name.to_owned(), value.to_owned()));
         assert_eq!(args.query(), expected);
