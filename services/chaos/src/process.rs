@@ -71,6 +71,15 @@ impl Process {
         &self.log
     }
 
+    /// The error saying this process is not running as it should (`problem`), pointing at its log.
+    pub fn not_running(&self, problem: String) -> Error {
+        Error::NotRunning {
+            name: self.name().to_owned(),
+            problem,
+            log: self.log().to_owned(),
+        }
+    }
+
     /// The pid of the running child, if any.
     #[must_use]
     pub fn pid(&self) -> Option<u32> {

@@ -67,7 +67,7 @@ impl Service {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(status) = self.process.exit_status() {
-                return Err(self.not_running(format!("exited with {status}")));
+                return Err(self.process.not_running(format!("exited with {status}")));
             }
             let ready = http
                 .get(&url)
@@ -79,17 +79,11 @@ impl Service {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(self.not_running(format!("was not ready within {}", human(timeout))));
+                return Err(self
+                    .process
+                    .not_running(format!("was not ready within {}", human(timeout))));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    fn not_running(&self, problem: String) -> Error {
-        Error::NotRunning {
-            name: self.process.name().to_owned(),
-            problem,
-            log: self.process.log().to_owned(),
         }
     }
 }
@@ -121,7 +115,7 @@ impl MongoServer {
         let deadline = tokio::time::Instant::now() + MONGO_START_TIMEOUT;
         loop {
             if let Some(status) = self.process.exit_status() {
-                return Err(self.not_running(format!("exited with {status}")));
+                return Err(self.process.not_running(format!("exited with {status}")));
             }
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
@@ -130,7 +124,7 @@ impl MongoServer {
                 return Ok(pid);
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(self.not_running(format!(
+                return Err(self.process.not_running(format!(
                     "did not listen on port {} within {}",
                     self.port,
                     human(MONGO_START_TIMEOUT)
@@ -146,14 +140,6 @@ impl MongoServer {
     /// The errors of [`Process::terminate`].
     pub async fn stop(&mut self) -> Result<crate::process::Stopped, Error> {
         self.process.terminate(MONGO_STOP_GRACE).await
-    }
-
-    fn not_running(&self, problem: String) -> Error {
-        Error::NotRunning {
-            name: self.process.name().to_owned(),
-            problem,
-            log: self.process.log().to_owned(),
-        }
     }
 }
 

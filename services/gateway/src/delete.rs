@@ -73,13 +73,7 @@ impl Deletion<'_> {
             ..JobEvent::default()
         };
         let key = routing::event(DELETED_EVENT);
-        let envelope = Envelope {
-            routing_key: &key,
-            job_id,
-            trace_id,
-            persistent: false,
-            mandatory: false,
-        };
+        let envelope = Envelope::event(&key, job_id, trace_id);
         self.publisher
             .publish(envelope, &event)
             .await

@@ -126,14 +126,7 @@ mod tests {
 
     fn delivery<M: Message>(message: &M) -> Delivery {
         let mut delivery = Delivery::mock(1, "ex".into(), "k".into(), false, message.to_payload());
-        delivery.properties = Envelope {
-            routing_key: "k",
-            job_id: "j1",
-            trace_id: "t1",
-            persistent: false,
-            mandatory: false,
-        }
-        .properties::<M>();
+        delivery.properties = Envelope::event("k", "j1", "t1").properties::<M>();
         delivery
     }
 

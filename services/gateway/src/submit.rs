@@ -117,13 +117,7 @@ impl Submitter {
             ..JobEvent::default()
         };
         let key = routing::event("accepted");
-        let envelope = Envelope {
-            routing_key: &key,
-            job_id,
-            trace_id,
-            persistent: false,
-            mandatory: false,
-        };
+        let envelope = Envelope::event(&key, job_id, trace_id);
         if let Err(error) = self.publisher.publish(envelope, &event).await {
             tracing::warn!(%job_id, %error, "Could not announce the job to other replicas.");
         }

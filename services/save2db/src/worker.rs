@@ -139,13 +139,7 @@ impl ArchiveWorker {
         };
         debug_assert!(matches!(status, JobStatus::Done | JobStatus::Failed));
         let routing_key = routing::event("stored");
-        let envelope = Envelope {
-            routing_key: &routing_key,
-            job_id: &document.id,
-            trace_id: &document.trace_id,
-            persistent: false,
-            mandatory: false,
-        };
+        let envelope = Envelope::event(&routing_key, &document.id, &document.trace_id);
         self.events.publish(envelope, &event).await
     }
 }

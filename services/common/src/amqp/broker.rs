@@ -188,6 +188,21 @@ impl Broker {
     }
 }
 
+/// Messages ready on `queue` now, asked with a passive declaration (which declares nothing).
+///
+/// # Errors
+/// [`Error::Amqp`] when the queue does not exist (the broker closes `channel`) or the channel broke.
+pub async fn ready_count(channel: &Channel, queue: &str) -> Result<u32, Error> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    Ok(channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await?
+        .message_count())
+}
+
 async fn declare_queue(channel: &Channel, queue: &QueueSpec) -> Result<(), Error> {
     let mut arguments = FieldTable::default();
     for (key, value) in &queue.arguments {

@@ -5,7 +5,7 @@ mod consumer;
 mod properties;
 mod publisher;
 
-pub use broker::Broker;
+pub use broker::{Broker, ready_count};
 pub use consumer::{ConsumerOptions, ConsumerState, Disposition, Handler, consume};
 pub use properties::{DeliveryIds, Envelope};
 pub use publisher::Publisher;

@@ -26,7 +26,20 @@ pub struct Envelope<'a> {
     pub mandatory: bool,
 }
 
-impl Envelope<'_> {
+impl<'a> Envelope<'a> {
+    /// The envelope of a job event: informative, so neither persistent nor mandatory (a replica that misses
+    /// one still finds the job in MongoDB).
+    #[must_use]
+    pub fn event(routing_key: &'a str, job_id: &'a str, trace_id: &'a str) -> Self {
+        Self {
+            routing_key,
+            job_id,
+            trace_id,
+            persistent: false,
+            mandatory: false,
+        }
+    }
+
     /// The AMQP properties of a message `M` in this envelope.
     #[must_use]
     pub fn properties<M: Message>(&self) -> BasicProperties {

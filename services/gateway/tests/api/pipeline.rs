@@ -1,10 +1,8 @@
 //! End to end, through HTTP only: gateway + transformer + save2db on the real broker and database.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::helpers::{Stack, decoded, get, picture};
+use crate::helpers::{Stack, decoded, get, picture, stored};
 
 /// POSTs and returns the job id.
 async fn post(request: reqwest::RequestBuilder) -> String {
@@ -90,7 +88,7 @@ async fn images_travel_the_whole_pipeline() {
     // save2db keeps every original byte for byte, and the result, in GridFS.
     let archive = stack.archive().await;
     for (id, original, format, _, width, height) in expected {
-        let document = wait_for_document(&archive, id).await;
+        let document = stored(&archive, id).await;
         assert_eq!(document.status, "done");
         let stored = document.original.as_ref().unwrap();
         assert_eq!(
@@ -231,7 +229,7 @@ async fn variants_are_made_stored_and_served_by_name() {
 
     // save2db stores one GridFS file per variant, and the resolved preset in the job document.
     let archive = stack.archive().await;
-    let document = wait_for_document(&archive, &id).await;
+    let document = stored(&archive, &id).await;
     let stored: Vec<_> = document.outputs.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(stored, ["square", "wide", "thumb"]);
     for (file, (_, format, _, width, height)) in document.outputs.iter().zip(expected) {
@@ -319,7 +317,7 @@ async fn an_image_that_cannot_be_decoded_fails_with_a_reason() {
 
     // The failure is kept too, with the original, and another replica reports it the same way.
     let archive = stack.archive().await;
-    let document = wait_for_document(&archive, &id).await;
+    let document = stored(&archive, &id).await;
     assert_eq!(document.status, "failed");
     assert_eq!(document.error.as_ref().unwrap().code, "decode_failed");
     let stored = document.original.as_ref().unwrap();
@@ -331,17 +329,4 @@ async fn an_image_that_cannot_be_decoded_fails_with_a_reason() {
     let response = get(&client, format!("{}/image/{id}", other.base)).await;
     assert_eq!(response.status(), 422);
     stack.teardown().await;
-}
-
-async fn wait_for_document(
-    archive: &imagepipe_save2db::ArchiveStore,
-    id: &str,
-) -> imagepipe_save2db::JobDocument {
-    for _ in 0..200 {
-        if let Some(document) = archive.job(id).await.unwrap() {
-            return document;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("job {id} was never stored");
 }

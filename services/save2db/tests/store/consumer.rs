@@ -76,18 +76,9 @@ async fn next_event(channel: &Channel, queue: &str) -> Option<JobEvent> {
 }
 
 async fn ready_count(channel: &Channel, queue: &str) -> u32 {
-    channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
+    imagepipe_common::amqp::ready_count(channel, queue)
         .await
         .unwrap()
-        .message_count()
 }
 
 #[tokio::test]

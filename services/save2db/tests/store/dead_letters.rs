@@ -13,11 +13,8 @@ use imagepipe_save2db::{
     dead_letters::{self, HEADER_REPLAYED},
 };
 use lapin::{
-    options::{
-        BasicAckOptions, BasicGetOptions, BasicPublishOptions, BasicRejectOptions,
-        QueueDeclareOptions,
-    },
-    types::{AMQPValue, FieldTable},
+    options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions, BasicRejectOptions},
+    types::AMQPValue,
 };
 
 use crate::helpers::{amqp_url, done_archive, unique, wait_for};
@@ -43,18 +40,9 @@ fn envelope(job_id: &str) -> Envelope<'_> {
 }
 
 async fn ready_count(channel: &Channel, queue: &str) -> u32 {
-    channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
+    imagepipe_common::amqp::ready_count(channel, queue)
         .await
         .unwrap()
-        .message_count()
 }
 
 async fn get(channel: &Channel, queue: &str) -> Option<Delivery> {

@@ -128,13 +128,7 @@ impl TransformWorker {
     async fn announce_start(&self, job: &ImageSubmitted, at_ms: i64) {
         let event = messages::started_event(job, &self.instance_id, at_ms);
         let routing_key = routing::event("started");
-        let envelope = Envelope {
-            routing_key: &routing_key,
-            job_id: &job.job_id,
-            trace_id: &job.trace_id,
-            persistent: false,
-            mandatory: false,
-        };
+        let envelope = Envelope::event(&routing_key, &job.job_id, &job.trace_id);
         if let Err(error) = self.publisher.publish(envelope, &event).await {
             tracing::warn!(%error, "Could not publish the started event; carrying on.");
         }

@@ -270,13 +270,7 @@ impl Stopped {
 }
 
 async fn ready_count(channel: &Channel, queue: &str) -> u32 {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..QueueDeclareOptions::default()
-    };
-    channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
+    imagepipe_common::amqp::ready_count(channel, queue)
         .await
         .expect("queue exists")
-        .message_count()
 }
