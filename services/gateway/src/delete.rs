@@ -30,6 +30,8 @@ pub struct Deletion<'a> {
     pub jobs: &'a JobStore,
     /// Announces the deletion to every replica.
     pub publisher: &'a Publisher,
+    /// This replica's instance id, named as the event's `by`.
+    pub instance: &'a str,
 }
 
 impl Deletion<'_> {
@@ -70,6 +72,7 @@ impl Deletion<'_> {
             trace_id: trace_id.to_owned(),
             kind: job_event::Kind::Deleted as i32,
             at_ms: now_ms(),
+            by: self.instance.to_owned(),
             ..JobEvent::default()
         };
         let key = routing::event(DELETED_EVENT);

@@ -227,6 +227,7 @@ async fn delete(id: String, state: AppState) -> Result<warp::reply::Response, Re
         archive: state.lookup.archive(),
         jobs: &state.jobs,
         publisher: state.submitter.publisher(),
+        instance: state.submitter.instance(),
     };
     deletion.delete(&id).await?;
     Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())

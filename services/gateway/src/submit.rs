@@ -47,6 +47,12 @@ impl Submitter {
         }
     }
 
+    /// This replica's instance id.
+    #[must_use]
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// The publisher (to close it at shutdown).
     #[must_use]
     pub fn publisher(&self) -> &Publisher {
