@@ -106,17 +106,15 @@ impl Broker {
         Ok(connection.create_channel().await?)
     }
 
-    /// Whether the broker is reachable now.
+    /// Whether the broker answers now: opens and closes a channel on a pooled connection, a round trip, so a
+    /// connection whose peer vanished since its last heartbeat fails the check too.
     ///
     /// # Errors
     /// What kept the check from succeeding.
     pub async fn check(&self) -> Result<(), Error> {
-        let connection = self.pool.get().await?;
-        if connection.status().connected() {
-            Ok(())
-        } else {
-            Err(Error::Config("broker connection is not connected".into()))
-        }
+        let channel = self.channel().await?;
+        channel.close(200, "readiness check".into()).await?;
+        Ok(())
     }
 
     /// Declares the exchanges, durable queues and bindings of the topology. Idempotent: every service calls it
