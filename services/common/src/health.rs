@@ -1,4 +1,5 @@
-//! `/healthz` (the process is alive) and `/readyz` (its broker and database answer), for every service.
+//! `/healthz` (the process is alive), `/readyz` (its broker and database answer) and `/metrics` (Prometheus), for
+//! every service.
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -118,7 +119,7 @@ fn outcome(result: Result<Result<(), Error>, tokio::time::error::Elapsed>) -> St
     }
 }
 
-/// `GET /healthz` and `GET /readyz`.
+/// `GET /healthz`, `GET /readyz` and `GET /metrics`.
 pub fn routes(
     readiness: Readiness,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
@@ -137,7 +138,7 @@ pub fn routes(
             };
             Ok::<_, Infallible>(warp::reply::with_status(warp::reply::json(&report), status))
         });
-    healthz.or(readyz)
+    healthz.or(readyz).or(crate::metrics::route())
 }
 
 /// Serves the health routes on `listener` until `shutdown` completes (workers' small HTTP port).
@@ -175,6 +176,17 @@ mod tests {
             .await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.body().as_ref(), br#"{"status":"ok"}"#);
+    }
+
+    #[tokio::test]
+    async fn metrics_are_served_beside_the_probes() {
+        let response = warp::test::request()
+            .path("/metrics")
+            .reply(&routes(Readiness::default()))
+            .await;
+        assert_eq!(response.status(), 200);
+        let body = std::str::from_utf8(response.body()).unwrap();
+        assert!(body.ends_with("# EOF\n"), "{body}");
     }
 
     #[tokio::test]

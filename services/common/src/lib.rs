@@ -1,7 +1,7 @@
 //! Plumbing shared by imagepipe's three services, and nothing domain-specific: the clap argument groups every
 //! service flattens into its `Config`, tracing initialisation, the shutdown signal, the AMQP broker handle
 //! (connection pool, topology declaration, confirmed publishing, a recovering consumer loop), the MongoDB
-//! connection, and the `/healthz` + `/readyz` endpoints.
+//! connection, the `/healthz` + `/readyz` + `/metrics` endpoints, and the Prometheus registry.
 //!
 //! # Layout
 //! - [`config`] holds `AmqpArgs`, `MongoArgs`, `LogArgs`.
@@ -9,7 +9,9 @@
 //! - [`shutdown`] holds `signal()`, SIGINT or SIGTERM.
 //! - [`amqp`] holds `Broker` (pool + topology), `Publisher` (publisher confirms), `consume` (the consumer loop).
 //! - [`mongo`] holds `connect(&MongoArgs)`.
-//! - [`health`] holds the health routes and the `Readiness` check.
+//! - [`health`] holds the health routes (`/healthz`, `/readyz`, `/metrics`) and the `Readiness` check.
+//! - [`metrics`] holds the process-wide Prometheus registry, labelled counter/gauge/histogram families, and
+//!   the `/metrics` filter.
 //! - `proxy` (feature `testkit`) holds `CutProxy`, a TCP proxy tests cut to simulate an outage.
 //! - [`retry`] holds `Backoff` and `with_backoff`, for waiting out an absent broker or database.
 //! - [`time`] holds wall-clock helpers for message timestamps.
@@ -19,6 +21,7 @@ pub mod amqp;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod mongo;
 #[cfg(any(test, feature = "testkit"))]
 pub mod proxy;

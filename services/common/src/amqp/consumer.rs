@@ -22,7 +22,7 @@ use lapin::{
 };
 use tokio::{task::JoinSet, time::Instant};
 
-use super::Broker;
+use super::{Broker, metrics};
 use crate::{Error, retry::Backoff};
 
 /// What to do with a delivery once it has been handled.
@@ -151,6 +151,7 @@ async fn run_session<H: Handler>(
 ) -> Result<SessionEnd, Error> {
     let channel = broker.channel().await?;
     let queue = handler.prepare(broker, &channel).await?;
+    let role: Arc<str> = metrics::queue_role(broker.topology().namespace(), &queue).into();
     channel
         .basic_qos(options.prefetch.max(1), BasicQosOptions::default())
         .await?;
@@ -180,8 +181,10 @@ async fn run_session<H: Handler>(
         tokio::select! {
             next = consumer.next() => match next {
                 Some(Ok(delivery)) => {
+                    metrics::delivered(&role, delivery.redelivered);
                     let handler = Arc::clone(handler);
-                    in_flight.spawn(async move { settle(&*handler, delivery).await });
+                    let role = Arc::clone(&role);
+                    in_flight.spawn(async move { settle(&*handler, delivery, &role).await });
                 }
                 Some(Err(error)) => return Err(error.into()),
                 None => return Err(Error::Config(format!("the broker cancelled consumer {tag}"))),
@@ -203,8 +206,16 @@ async fn run_session<H: Handler>(
     }
 }
 
-async fn settle<H: Handler>(handler: &H, delivery: Delivery) {
+async fn settle<H: Handler>(handler: &H, delivery: Delivery, role: &str) {
     let disposition = handler.handle(&delivery).await;
+    metrics::settled(
+        role,
+        match disposition {
+            Disposition::Ack => "ack",
+            Disposition::Requeue => "requeue",
+            Disposition::DeadLetter => "dead_letter",
+        },
+    );
     let result = match disposition {
         Disposition::Ack => delivery.acker.ack(BasicAckOptions::default()).await,
         Disposition::Requeue => {

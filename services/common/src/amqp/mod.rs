@@ -2,6 +2,7 @@
 
 mod broker;
 mod consumer;
+pub(crate) mod metrics;
 mod properties;
 mod publisher;
 

@@ -4,7 +4,7 @@ use imagepipe_proto::Message;
 use lapin::{Channel, Confirmation, options::BasicPublishOptions, options::ConfirmSelectOptions};
 use tokio::sync::Mutex;
 
-use super::{Broker, Envelope};
+use super::{Broker, Envelope, metrics};
 use crate::Error;
 
 /// Publishes contract messages on one confirm-mode channel shared by all callers, reopening it when it breaks.
@@ -46,13 +46,17 @@ impl Publisher {
         let bytes = message.payload_len() as u64;
         let limit = self.broker.max_message_bytes();
         if bytes > limit {
+            metrics::published(M::TYPE, "too_large");
             return Err(Error::MessageTooLarge {
                 routing_key: envelope.routing_key.to_owned(),
                 bytes,
                 limit,
             });
         }
-        let channel = self.channel().await?;
+        let channel = self
+            .channel()
+            .await
+            .inspect_err(|_| metrics::published(M::TYPE, "failed"))?;
         let payload = message.to_payload();
         let options = BasicPublishOptions {
             mandatory: envelope.mandatory,
@@ -79,6 +83,16 @@ impl Publisher {
         }
         .await;
         let routing_key = envelope.routing_key.to_owned();
+        metrics::published(
+            M::TYPE,
+            match &outcome {
+                Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => "acked",
+                Ok(Confirmation::Ack(Some(_))) => "unroutable",
+                Ok(Confirmation::Nack(_)) => "nacked",
+                Err(Error::Timeout { .. }) => "timeout",
+                Err(_) => "failed",
+            },
+        );
         match outcome {
             Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => Ok(()),
             Ok(Confirmation::Ack(Some(_))) => Err(Error::Unroutable { routing_key }),
