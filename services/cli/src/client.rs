@@ -5,7 +5,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::{RequestBuilder, Response, StatusCode, Url, header::RETRY_AFTER};
+use reqwest::{
+    RequestBuilder, Response, StatusCode, Url,
+    header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER},
+};
 use serde::Deserialize;
 
 use crate::{
@@ -57,12 +60,30 @@ impl ApiClient {
     /// # Errors
     /// [`CliError::BadServer`] when `server` is not an http(s) URL.
     pub fn new(server: &str) -> Result<Self, CliError> {
+        Self::with_api_key(server, None)
+    }
+
+    /// A client of the gateway at `server` that sends `api_key`, if any, as `Authorization: Bearer <key>` on
+    /// every request.
+    ///
+    /// # Errors
+    /// [`CliError::BadServer`] when `server` is not an http(s) URL; [`CliError::BadApiKey`] when the key cannot
+    /// be sent in a header.
+    pub fn with_api_key(server: &str, api_key: Option<&str>) -> Result<Self, CliError> {
         let base = server.trim_end_matches('/').to_owned();
         let url = Url::parse(&base).map_err(|_| CliError::BadServer(server.to_owned()))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(CliError::BadServer(server.to_owned()));
         }
+        let mut headers = HeaderMap::new();
+        if let Some(key) = api_key {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.trim()))
+                .map_err(|_| CliError::BadApiKey)?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("imagepipe-cli/", env!("CARGO_PKG_VERSION")))
@@ -434,6 +455,61 @@ mod tests {
             ("payload_too_large", "too big")
         );
         assert_eq!(notices.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_api_key_goes_with_every_request() {
+        use std::io::{Read as _, Write as _};
+        // A server answering three requests with an empty listing, handing their heads to the test.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (heads, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..3 {
+                let (mut socket, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut buffer = [0_u8; 4096];
+                while !String::from_utf8_lossy(&request).contains("\r\n\r\n") {
+                    let read = socket.read(&mut buffer).unwrap();
+                    request.extend_from_slice(&buffer[..read]);
+                }
+                heads
+                    .send(String::from_utf8_lossy(&request).to_ascii_lowercase())
+                    .unwrap();
+                let body = r#"{"items":[],"next":null}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        let keyed = ApiClient::with_api_key(&base, Some("ipk_secret")).unwrap();
+        keyed.list(None, 5, None).await.unwrap();
+        keyed.list(Some("done"), 5, None).await.unwrap();
+        ApiClient::new(&base)
+            .unwrap()
+            .list(None, 5, None)
+            .await
+            .unwrap();
+        let heads: Vec<String> = received.iter().take(3).collect();
+        assert!(
+            heads[0].contains("\r\nauthorization: bearer ipk_secret\r\n"),
+            "{}",
+            heads[0]
+        );
+        assert!(
+            heads[1].contains("\r\nauthorization: bearer ipk_secret\r\n"),
+            "{}",
+            heads[1]
+        );
+        assert!(
+            !heads[2].contains("authorization"),
+            "no key, no header: {}",
+            heads[2]
+        );
+        let error = ApiClient::with_api_key(&base, Some("bad\nkey")).unwrap_err();
+        assert_eq!(error.code(), "bad_api_key");
     }
 
     #[tokio::test]

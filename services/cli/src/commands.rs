@@ -25,7 +25,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
-    let client = ApiClient::new(&cli.server)?;
+    let client = ApiClient::with_api_key(&cli.server, cli.api_key.as_deref())?;
     match cli.command {
         Command::Upload(args) => {
             let reports = upload::run(&client, &args).await?;

@@ -18,6 +18,10 @@ pub struct Cli {
     /// The gateway's base URL.
     #[arg(long, global = true, env = "IMAGEPIPE_URL", default_value = DEFAULT_SERVER)]
     pub server: String,
+    /// The API key, sent as `Authorization: Bearer <key>` on every request (a gateway with API keys requires
+    /// it; an open one ignores it).
+    #[arg(long, global = true, env = "IMAGEPIPE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -226,6 +230,8 @@ mod tests {
         let cli =
             Cli::try_parse_from(["imagepipe", "--server", "http://gw:2", "delete", "x"]).unwrap();
         assert_eq!(cli.server, "http://gw:2");
+        let cli = Cli::try_parse_from(["imagepipe", "list", "--api-key", "ipk_k"]).unwrap();
+        assert_eq!(cli.api_key.as_deref(), Some("ipk_k"));
         let cli =
             Cli::try_parse_from(["imagepipe", "get", "x", "--variant", "thumb", "-o", "t.jpg"])
                 .unwrap();

@@ -8,6 +8,11 @@ pub enum CliError {
     /// The server URL cannot be used.
     #[error("`{0}` is not a usable server URL: give it as http://host:port")]
     BadServer(String),
+    /// The API key cannot be sent in a header.
+    #[error(
+        "the API key contains characters an HTTP header cannot carry; give the key exactly as it was issued"
+    )]
+    BadApiKey,
     /// The gateway could not be reached, or the connection broke.
     #[error("could not reach the gateway at {url}: {source}")]
     Unreachable {
@@ -78,6 +83,7 @@ impl CliError {
         match self {
             CliError::Api { code, .. } | CliError::JobFailed { code, .. } => code,
             CliError::BadServer(_) => "bad_server",
+            CliError::BadApiKey => "bad_api_key",
             CliError::Unreachable { .. } => "unreachable",
             CliError::Timeout { .. } => "timeout",
             CliError::Unexpected { .. } => "unexpected_answer",
