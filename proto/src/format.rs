@@ -1,6 +1,6 @@
 //! Names and MIME types of the contract's enums, shared by the HTTP API, the engine and the job documents.
 
-use crate::v1::{Fit, Flip, Gravity, ImageFormat, JobStatus};
+use crate::v1::{Fit, Flip, Gravity, ImageFormat, JobStatus, job_event};
 
 impl ImageFormat {
     /// The MIME type of an encoded image of this format.
@@ -206,9 +206,68 @@ impl JobStatus {
     }
 }
 
+impl job_event::Kind {
+    /// Every kind a producer sends, in the order they happen to a job.
+    pub const ALL: [Self; 6] = [
+        Self::Accepted,
+        Self::Started,
+        Self::Done,
+        Self::Failed,
+        Self::Stored,
+        Self::Deleted,
+    ];
+
+    /// The name in routing keys (`job.event.<name>`), the timeline and the history: `accepted`, `started`,
+    /// `done`, `failed`, `stored`, `deleted` (and `unspecified`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::Accepted => "accepted",
+            Self::Started => "started",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::Stored => "stored",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// Parses a name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Where the kind sorts among events of the same millisecond: the order they happen to a job.
+    #[must_use]
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Unspecified => 0,
+            Self::Accepted => 1,
+            Self::Started => 2,
+            Self::Done | Self::Failed => 3,
+            Self::Stored => 4,
+            Self::Deleted => 5,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_kind_names_round_trip_and_rank_in_life_order() {
+        for kind in job_event::Kind::ALL {
+            assert_eq!(job_event::Kind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(job_event::Kind::from_name("unspecified"), None);
+        let ranks: Vec<u8> = job_event::Kind::ALL
+            .iter()
+            .map(|kind| kind.rank())
+            .collect();
+        assert!(ranks.is_sorted(), "{ranks:?}");
+    }
 
     #[test]
     fn names_round_trip() {

@@ -9,8 +9,8 @@
 //! - [`v1`]: the generated Rust types.
 //! - [`codec`]: the [`Message`] trait (type names, AMQP content type), encode and decode.
 //! - [`topology`]: exchange, queue and routing-key names, queue arguments, header names.
-//! - [`format`]: helpers on [`v1::ImageFormat`], [`v1::Fit`], [`v1::Gravity`], [`v1::Flip`] and
-//!   [`v1::JobStatus`] (names, MIME types).
+//! - [`format`]: helpers on [`v1::ImageFormat`], [`v1::Fit`], [`v1::Gravity`], [`v1::Flip`],
+//!   [`v1::JobStatus`] and [`v1::job_event::Kind`] (names, MIME types).
 //! - [`spec`]: what a valid transform spec and variant list are (ranges, names), checked by producers and the
 //!   engine alike.
 //! - [`options`]: the text form of a spec and of a variant list (query strings, form fields, flags).

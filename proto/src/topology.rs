@@ -6,7 +6,9 @@
 //! transformer ──image.result.<gw>──▶ [exchange] ──▶ {ns}.gateway.<gw> ──▶ that gateway replica
 //! transformer ──image.archive──▶ [exchange] ──▶ {ns}.archive ──▶ save2db
 //! any ──job.event.<kind>──▶ [exchange] ──▶ every {ns}.gateway.<gw>
-//! {ns}.transform / {ns}.archive ──(rejected, or over the delivery limit)──▶ [{ns}.dlx] ──▶ {ns}.dead-letter
+//!                                      └──▶ {ns}.activity ──▶ save2db (the jobs' history)
+//! {ns}.transform / {ns}.archive / {ns}.activity ──(rejected, or over the delivery limit)──▶ [{ns}.dlx]
+//!     ──▶ {ns}.dead-letter
 //! ```
 //!
 //! Every name derives from one namespace (`imagepipe` in production), so a test can run a whole private
@@ -34,7 +36,8 @@ pub mod routing {
         format!("{RESULT_PREFIX}.{instance}")
     }
 
-    /// The routing key of a job event of `kind` (`accepted`, `started`, `stored`).
+    /// The routing key of a job event of `kind` (`accepted`, `started`, `done`, `failed`, `stored`,
+    /// `deleted`: see `job_event::Kind::name`).
     #[must_use]
     pub fn event(kind: &str) -> String {
         format!("job.event.{kind}")
@@ -113,6 +116,12 @@ impl Topology {
         format!("{}.archive", self.namespace)
     }
 
+    /// The activity log: every job event, for save2db to keep as the jobs' history.
+    #[must_use]
+    pub fn activity_queue(&self) -> String {
+        format!("{}.activity", self.namespace)
+    }
+
     /// Where dead letters wait for an operator.
     #[must_use]
     pub fn dead_letter_queue(&self) -> String {
@@ -149,6 +158,17 @@ impl Topology {
         }
     }
 
+    /// The activity queue: quorum, dead-lettering (a poison event is kept, not looped), unbounded (refusing
+    /// an event would refuse the deletion that publishes it), bound to every job event.
+    #[must_use]
+    pub fn activity_queue_spec(&self) -> QueueSpec {
+        QueueSpec {
+            name: self.activity_queue(),
+            arguments: self.work_queue_arguments(),
+            bindings: vec![(self.exchange(), routing::EVENTS.to_owned())],
+        }
+    }
+
     /// The dead-letter queue: quorum, bound to everything the dead-letter exchange receives.
     #[must_use]
     pub fn dead_letter_queue_spec(&self) -> QueueSpec {
@@ -166,6 +186,7 @@ impl Topology {
             self.dead_letter_queue_spec(),
             self.transform_queue_spec(),
             self.archive_queue_spec(),
+            self.activity_queue_spec(),
         ]
     }
 
@@ -191,6 +212,7 @@ mod tests {
         assert_eq!(topology.exchange(), "t-1");
         assert_eq!(topology.transform_queue(), "t-1.transform");
         assert_eq!(topology.archive_queue(), "t-1.archive");
+        assert_eq!(topology.activity_queue(), "t-1.activity");
         assert_eq!(topology.dead_letter_exchange(), "t-1.dlx");
         assert_eq!(topology.gateway_queue("gw"), "t-1.gateway.gw");
         assert_eq!(routing::result("gw"), "image.result.gw");
@@ -219,5 +241,39 @@ mod tests {
                 .any(|(key, _)| *key == "x-max-length")
         );
         assert_eq!(topology.durable_queues()[0].name, "t.dead-letter");
+    }
+
+    #[test]
+    fn the_activity_queue_collects_every_job_event_and_dead_letters_like_a_work_queue() {
+        let topology = Topology::new("t");
+        let activity = topology.activity_queue_spec();
+        assert_eq!(activity.name, "t.activity");
+        assert_eq!(
+            activity.bindings,
+            [("t".to_owned(), routing::EVENTS.to_owned())]
+        );
+        assert_eq!(
+            activity.arguments,
+            topology.archive_queue_spec().arguments,
+            "quorum, delivery limit, dead-letter exchange, unbounded"
+        );
+        assert!(
+            topology
+                .durable_queues()
+                .iter()
+                .any(|queue| queue.name == "t.activity")
+        );
+        for kind in ["accepted", "started", "done", "failed", "stored", "deleted"] {
+            let key = routing::event(kind);
+            assert!(topic_matches(routing::EVENTS, &key), "{key}");
+        }
+        assert!(!topic_matches(routing::EVENTS, routing::ARCHIVE));
+    }
+
+    /// Whether the topic `pattern` (`*` = one word) matches `key`; enough of AMQP's rule for these bindings.
+    fn topic_matches(pattern: &str, key: &str) -> bool {
+        let (pattern, key): (Vec<&str>, Vec<&str>) =
+            (pattern.split('.').collect(), key.split('.').collect());
+        pattern.len() == key.len() && pattern.iter().zip(&key).all(|(p, k)| *p == "*" || p == k)
     }
 }

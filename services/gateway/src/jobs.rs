@@ -208,6 +208,11 @@ impl JobStore {
                             code: event.error_code.clone(),
                             message: event.error.clone(),
                         });
+            // The result (to the accepting replica) or the stored event (to every replica) makes a job final;
+            // done and failed events only add to its timeline.
+            job_event::Kind::Done | job_event::Kind::Failed => {
+                self.update(&event.job_id, |_| false)
+            }
                     }
                     changed = true;
                 }
