@@ -110,6 +110,27 @@ pub(crate) fn started_event(job: &ImageSubmitted, by: &str, at_ms: i64) -> JobEv
     }
 }
 
+/// The `DONE` or `FAILED` event: `by` finished `job` as `report` says, at its end (failed: with the reason).
+pub(crate) fn finished_event(job: &ImageSubmitted, report: &Report, by: &str) -> JobEvent {
+    let (error_code, error) = report.error();
+    let kind = if report.outcome.is_ok() {
+        job_event::Kind::Done
+    } else {
+        job_event::Kind::Failed
+    };
+    JobEvent {
+        job_id: job.job_id.clone(),
+        trace_id: job.trace_id.clone(),
+        kind: kind as i32,
+        at_ms: report.finished_at_ms,
+        by: by.to_owned(),
+        status: report.status() as i32,
+        error_code,
+        error,
+        ..JobEvent::default()
+    }
+}
+
 /// The result for the gateway that accepted `job`.
 pub(crate) fn result(job: &ImageSubmitted, report: &Report, by: &str) -> ImageResult {
     let (error_code, error) = report.error();
@@ -276,6 +297,31 @@ mod tests {
             ..failed
         };
         assert_eq!(archive(&job(), &failed, "").original, job().original);
+    }
+
+    #[test]
+    fn finished_events_say_done_or_failed_and_why() {
+        let done = Report {
+            outcome: Ok(vec![output()]),
+            variants: Vec::new(),
+            started_at_ms: 20,
+            finished_at_ms: 30,
+        };
+        let event = finished_event(&job(), &done, "tf");
+        assert_eq!(event.kind(), job_event::Kind::Done);
+        assert_eq!(event.status(), JobStatus::Done);
+        assert_eq!((event.by.as_str(), event.at_ms), ("tf", 30));
+        assert_eq!(event.trace_id, "trace-1");
+        assert!(event.error_code.is_empty() && event.error.is_empty());
+        let failed = Report {
+            outcome: Err(EngineError::DecodeFailed("bad bytes".into()).into()),
+            ..done
+        };
+        let event = finished_event(&job(), &failed, "tf");
+        assert_eq!(event.kind(), job_event::Kind::Failed);
+        assert_eq!(event.status(), JobStatus::Failed);
+        assert_eq!(event.error_code, "decode_failed");
+        assert!(event.error.contains("bad bytes"));
     }
 
     #[test]

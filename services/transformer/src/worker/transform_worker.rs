@@ -1,5 +1,6 @@
 //! The consumer's work for one job: decode the message, announce the start, transform off the executor,
-//! publish the result and the archive, and settle the delivery only once both are confirmed.
+//! publish the result and the archive, announce the end (`done` or `failed`), and settle the delivery only once
+//! the result and archive are confirmed.
 
 use std::{sync::Arc, time::Instant};
 
@@ -117,7 +118,10 @@ impl TransformWorker {
             }
         };
         match self.publish_report(&job, &report).await {
-            Ok(()) => outcome,
+            Ok(()) => {
+                self.announce_end(&job, &report).await;
+                outcome
+            }
             Err(error) => {
                 tracing::warn!(%error, "Could not publish the result and archive; the job will be redelivered.");
                 Outcome::PublishFailed
@@ -131,6 +135,18 @@ impl TransformWorker {
         let envelope = Envelope::event(&routing_key, &job.job_id, &job.trace_id);
         if let Err(error) = self.publisher.publish(envelope, &event).await {
             tracing::warn!(%error, "Could not publish the started event; carrying on.");
+        }
+    }
+
+    /// Publishes the `done` or `failed` event once the result and archive are confirmed, and waits for its own
+    /// confirm (so it is not lost at shutdown). Informative like the start event: a failure is only logged, the
+    /// job is done either way.
+    async fn announce_end(&self, job: &ImageSubmitted, report: &Report) {
+        let event = messages::finished_event(job, report, &self.instance_id);
+        let routing_key = routing::event(event.kind().name());
+        let envelope = Envelope::event(&routing_key, &job.job_id, &job.trace_id);
+        if let Err(error) = self.publisher.publish(envelope, &event).await {
+            tracing::warn!(%error, kind = event.kind().name(), "Could not publish the job's end event; carrying on.");
         }
     }
 
