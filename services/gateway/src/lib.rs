@@ -20,14 +20,20 @@
 //! - [`delete`]: deleting a stored job everywhere (`DELETE /image/{id}`).
 //! - [`listing`]: the page of stored jobs `GET /images` answers, and its cursor.
 //! - [`error`] and [`rejection`]: `ApiError` and the one handler that turns errors into JSON responses.
+//! - [`error_codes`]: the stable error codes, each with its status and meaning.
+//! - [`openapi`] and [`openapi_upload`]: the OpenAPI document (`/openapi.json`) generated from the handlers and
+//!   types, and the Swagger UI page (`/docs`).
 
 pub mod conditional;
 pub mod config;
 pub mod delete;
 pub mod error;
+pub mod error_codes;
 pub mod jobs;
 pub mod listing;
 pub mod lookup;
+pub mod openapi;
+pub mod openapi_upload;
 pub mod options;
 pub mod probe;
 pub mod rejection;

@@ -81,7 +81,7 @@ impl ListQuery {
 }
 
 /// One page of jobs.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct JobPage {
     /// The jobs, newest first.
     pub items: Vec<JobItem>,
@@ -90,7 +90,7 @@ pub struct JobPage {
 }
 
 /// One stored job in a listing.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct JobItem {
     /// The job id.
     pub id: String,

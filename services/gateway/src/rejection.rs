@@ -13,7 +13,7 @@ use warp::{
 use crate::error::ApiError;
 
 /// The body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code.
     pub code: &'static str,
@@ -43,7 +43,7 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Respo
         (
             StatusCode::NOT_FOUND,
             "not_found",
-            "no such route; see the README for the API".to_owned(),
+            "no such route; the API is described at /openapi.json and /docs".to_owned(),
         )
     } else if rejection.find::<reject::MethodNotAllowed>().is_some() {
         (

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::jobs::{JobState, OutputInfo};
 
 /// A job's status as JSON.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct JobView {
     /// The job id.
     pub id: String,
@@ -26,7 +26,7 @@ pub struct JobView {
 }
 
 /// Links of a job.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Links {
     /// This status document.
     #[serde(rename = "self")]
@@ -38,7 +38,7 @@ pub struct Links {
 }
 
 /// The result image's description.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ResultView {
     /// `jpeg`, `png` or `webp`.
     pub format: &'static str,
@@ -53,7 +53,7 @@ pub struct ResultView {
 }
 
 /// One named output.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OutputView {
     /// `default`, or the variant's name.
     pub name: String,
@@ -65,7 +65,7 @@ pub struct OutputView {
 }
 
 /// Why a job failed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorView {
     /// Stable machine-readable code.
     pub code: String,
