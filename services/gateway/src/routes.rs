@@ -28,8 +28,37 @@ use crate::{
     view::JobView,
 };
 
+// The types the handlers' `#[utoipa::path]` attributes name (see `crate::openapi`).
+use crate::{
+    listing::JobPage,
+    openapi_upload::{JsonUpload, MultipartUpload, RawImage, UploadQuery},
+    rejection::ErrorBody,
+};
+
 /// Longest `?wait=` a client may ask for, in seconds.
 pub const MAX_WAIT_SECS: u64 = 30;
+
+/// Every route the router below serves, as `(method, path template)`. The OpenAPI document must list exactly
+/// these (`crate::openapi`'s tests), and the gateway suite sends a request to each: add a route here, to the
+/// router and to the document together.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/{file}"),
+    ("GET", "/"),
+    ("GET", "/assets/{file}"),
+    ("POST", "/image"),
+    ("GET", "/image/{id}"),
+    ("GET", "/image/{id}/status"),
+    ("GET", "/image/{id}/original"),
+    ("GET", "/image/{id}/events"),
+    ("GET", "/image/{id}/{output}"),
+    ("DELETE", "/image/{id}"),
+    ("GET", "/images"),
+];
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -95,6 +124,7 @@ pub fn routes(
         .and(warp::query::<HashMap<String, String>>())
         .and_then(list);
     health::routes(readiness)
+        .or(crate::openapi::routes())
         .or(submit)
         .or(result)
         .or(status)
@@ -106,6 +136,37 @@ pub fn routes(
         .with(warp::trace::request())
 }
 
+#[utoipa::path(
+    post,
+    path = "/image",
+    tag = "jobs",
+    summary = "Submit an image",
+    description = "Uploads an image with its options and queues the job. The options come as query parameters, \
+        as form fields (multipart) or as JSON members; the query string is read first. Answers once the broker \
+        has the job, with its status document and `Location` of its result.",
+    params(UploadQuery),
+    request_body(
+        description = "The image: a raw body (`image/*` or `application/octet-stream`), a multipart form with the file \
+            in `image`, or JSON with the image in base64.",
+        content(
+            (RawImage = "image/*"),
+            (RawImage = "application/octet-stream"),
+            (MultipartUpload = "multipart/form-data"),
+            (JsonUpload = "application/json")
+        )
+    ),
+    responses(
+        (status = 202, description = "Queued: the job's status document.", body = JobView,
+            headers(("Location" = String, description = "The job's result, `/image/{id}`."))),
+        (status = 400, description = "`invalid_option`, `invalid_query`, `invalid_header`, `invalid_json`, `invalid_base64`, `invalid_multipart`, `missing_image`, `empty_image`, `body_read_failed`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_content_type`, `unsupported_image_format`", body = ErrorBody),
+        (status = 422, description = "`unreadable_image`, `image_too_large`", body = ErrorBody),
+        (status = 503, description = "`queue_full`, `broker_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
+#[tracing::instrument(name = "submit", skip_all, fields(job_id = tracing::field::Empty, trace_id = tracing::field::Empty))]
 async fn submit<S, B>(
     state: AppState,
     query: Vec<(String, String)>,
@@ -132,6 +193,30 @@ where
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/image/{id}",
+    tag = "jobs",
+    summary = "Get the result",
+    description = "The job's main result once done; its status document (`202`) while queued or processing; `422` with the reason when it failed.",
+    params(("id" = String, Path, description = "The job id (a UUID), as `POST /image` answered it."), ("wait" = Option<u32>, Query, minimum = 0, maximum = 30, description = "Seconds to wait for a queued or processing job to finish before answering `202` (0 to 30; default 0)."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` this image was served with: `304` if it still matches (it always does: results never change).")),
+    responses(
+        (status = 200, description = "The image.", content(
+                ("image/jpeg"), ("image/png"), ("image/webp")
+            ),
+            headers(
+                ("ETag" = String, description = "The image's tag, for `If-None-Match`."),
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`: results never change.")
+            )),
+        (status = 202, description = "Not ready yet: the job's status document; retry after `Retry-After` seconds (or pass `wait`).", body = JobView, headers(("Retry-After" = u32, description = "Seconds to wait before asking again."))),
+        (status = 304, description = "Not modified: `If-None-Match` names this image."),
+        (status = 400, description = "`invalid_option`", body = ErrorBody),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 422, description = "`job_failed`", body = FailedBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
 async fn result(
     id: String,
     state: AppState,
@@ -141,6 +226,31 @@ async fn result(
     serve_output(&state, id, BlobKind::Main, &query, if_none_match.as_deref()).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/image/{id}/{output}",
+    tag = "jobs",
+    summary = "Get a named output",
+    description = "One named output of the job (a variant's name, or `default`), answered as `GET /image/{id}` answers.",
+    params(("id" = String, Path, description = "The job id (a UUID), as `POST /image` answered it."), ("output" = String, Path, description = "The output's name, as the status document's `outputs[].name` lists it."), ("wait" = Option<u32>, Query, minimum = 0, maximum = 30, description = "Seconds to wait for a queued or processing job to finish before answering `202` (0 to 30; default 0)."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` this image was served with: `304` if it still matches (it always does: results never change).")),
+    responses(
+        (status = 200, description = "The image.", content(
+                ("image/jpeg"), ("image/png"), ("image/webp")
+            ),
+            headers(
+                ("ETag" = String, description = "The image's tag, for `If-None-Match`."),
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`: results never change.")
+            )),
+        (status = 202, description = "Not ready yet: the job's status document; retry after `Retry-After` seconds (or pass `wait`).", body = JobView, headers(("Retry-After" = u32, description = "Seconds to wait before asking again."))),
+        (status = 304, description = "Not modified: `If-None-Match` names this image."),
+        (status = 400, description = "`invalid_option`", body = ErrorBody),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 404, description = "`job_not_found`, `output_not_found`", body = ErrorBody),
+        (status = 422, description = "`job_failed`", body = FailedBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
 async fn output(
     id: String,
     name: String,
@@ -195,6 +305,19 @@ async fn serve_output(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/image/{id}/status",
+    tag = "jobs",
+    summary = "Get a job's status",
+    params(("id" = String, Path, description = "The job id (a UUID), as `POST /image` answered it.")),
+    responses(
+        (status = 200, description = "The job's status document.", body = JobView),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
 async fn status(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
     let job = find(&state, &id).await?;
     Ok(json(
@@ -203,6 +326,27 @@ async fn status(id: String, state: AppState) -> Result<warp::reply::Response, Re
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/image/{id}/original",
+    tag = "jobs",
+    summary = "Get the uploaded original",
+    description = "The image exactly as uploaded, in its own format.",
+    params(("id" = String, Path, description = "The job id (a UUID), as `POST /image` answered it."), ("If-None-Match" = Option<String>, Header, description = "An `ETag` this image was served with: `304` if it still matches (it always does: results never change).")),
+    responses(
+        (status = 200, description = "The original.", content(("image/*")),
+            headers(
+                ("ETag" = String, description = "The image's tag, for `If-None-Match`."),
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`.")
+            )),
+        (status = 202, description = "Not stored yet and not in this replica's memory: the job's status document.", body = JobView,
+            headers(("Retry-After" = u32, description = "Seconds to wait before asking again."))),
+        (status = 304, description = "Not modified: `If-None-Match` names this image."),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
 async fn original(
     id: String,
     state: AppState,
@@ -219,6 +363,22 @@ async fn original(
 }
 
 /// `204` once the stored job is deleted everywhere; see [`crate::delete`].
+#[utoipa::path(
+    delete,
+    path = "/image/{id}",
+    tag = "jobs",
+    summary = "Delete a job",
+    description = "Deletes a stored (done or failed) job everywhere: its original, every output and its document; every \
+        gateway replica forgets it. Afterwards its routes answer `404`.",
+    params(("id" = String, Path, description = "The job id (a UUID), as `POST /image` answered it.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 409, description = "`job_in_progress`", body = ErrorBody),
+        (status = 503, description = "`broker_unavailable`, `store_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
 async fn delete(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(ApiError::JobNotFound(id).into());
@@ -234,6 +394,25 @@ async fn delete(id: String, state: AppState) -> Result<warp::reply::Response, Re
 }
 
 /// A page of stored jobs, newest first; see [`crate::listing`].
+#[utoipa::path(
+    get,
+    path = "/images",
+    tag = "jobs",
+    summary = "List stored jobs",
+    description = "Stored (done or failed) jobs, newest first, a page at a time; pass the page's `next` as `cursor` for the \
+        next one. With API keys, only the caller's jobs.",
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Jobs on the page, 1 to 100 (default 20)."),
+        ("status" = Option<String>, Query, description = "Only `done` or only `failed` jobs."),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next`; leave out for the first page.")
+    ),
+    responses(
+        (status = 200, description = "A page of jobs.", body = JobPage),
+        (status = 400, description = "`invalid_option`, `invalid_cursor`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
 async fn list(
     state: AppState,
     query: HashMap<String, String>,
@@ -243,9 +422,9 @@ async fn list(
     Ok(json(&page, StatusCode::OK))
 }
 
-/// The body of a failed job's `GET /image/{id}`.
-#[derive(Debug, Serialize)]
-struct FailedBody {
+/// The body of a failed job's `GET /image/{id}`: the error, and the job's status document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct FailedBody {
     code: &'static str,
     message: String,
     job: JobView,
