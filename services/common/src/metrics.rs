@@ -38,6 +38,21 @@ pub const LATENCY_BUCKETS: &[f64] = &[
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
 ];
 
+static JOBS_IN_FLIGHT: LazyLock<GaugeVec<1>> = LazyLock::new(|| {
+    GaugeVec::register(
+        "imagepipe_jobs_in_flight",
+        "Jobs in flight, by service: accepted and not yet back (gateway), being transformed (transformer), \
+         being stored (save2db)",
+        ["service"],
+    )
+});
+
+/// `imagepipe_jobs_in_flight{service}`, the one gauge every service reports its jobs in flight in.
+#[must_use]
+pub fn jobs_in_flight() -> &'static GaugeVec<1> {
+    &JOBS_IN_FLIGHT
+}
+
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registry::default()));
 
 /// Adds `metric` to the process-wide registry under `name` (a `_total` suffix is added to counters).

@@ -42,7 +42,7 @@ impl Deletion<'_> {
     /// [`ApiError::JobInProgress`] when this replica knows the job but it is not stored yet;
     /// [`ApiError::DeletionUnannounced`] when the event could not be published (nothing was deleted);
     /// [`ApiError::StoreUnavailable`] when MongoDB fails (retrying finishes the deletion).
-    #[tracing::instrument(skip_all, fields(job_id = %job_id))]
+    #[tracing::instrument(skip_all, fields(job_id = %job_id, trace_id = tracing::field::Empty))]
     pub async fn delete(&self, job_id: &str) -> Result<(), ApiError> {
         let Some(document) = self.archive.job(job_id).await? else {
             match self.jobs.state(job_id) {
@@ -55,6 +55,7 @@ impl Deletion<'_> {
             }
             return Err(ApiError::JobNotFound(job_id.to_owned()));
         };
+        tracing::Span::current().record("trace_id", document.trace_id.as_str());
         self.announce(job_id, &document.trace_id).await?;
         self.jobs.forget(job_id);
         if !self.archive.delete_job(job_id).await? {

@@ -16,6 +16,8 @@
 //! - [`replies`]: the reply-queue consumer (results and job events).
 //! - [`jobs`]: the replica's job table and result cache.
 //! - [`lookup`]: memory first, then MongoDB.
+//! - [`metrics`] and [`http_metrics`]: the gateway's Prometheus series (jobs, latency, bytes, cache; requests
+//!   by route template) and the one log line per request.
 //! - [`view`]: the status JSON.
 //! - [`delete`]: deleting a stored job everywhere (`DELETE /image/{id}`).
 //! - [`listing`]: the page of stored jobs `GET /images` answers, and its cursor.
@@ -30,8 +32,10 @@ pub mod delete;
 pub mod error;
 pub mod error_codes;
 pub mod jobs;
+pub mod http_metrics;
 pub mod listing;
 pub mod lookup;
+pub mod metrics;
 pub mod openapi;
 pub mod openapi_upload;
 pub mod options;

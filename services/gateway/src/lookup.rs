@@ -42,8 +42,10 @@ impl Lookup {
         }
         let known = self.jobs.state(job_id);
         if let Some(state) = known.as_ref().filter(|state| !lacks_outputs(state)) {
+            crate::metrics::cache_lookup("state", true);
             return Ok(Some(state.clone()));
         }
+        crate::metrics::cache_lookup("state", false);
         let Some(document) = self.archive.job(job_id).await? else {
             return Ok(known);
         };
@@ -63,8 +65,10 @@ impl Lookup {
             return Err(ApiError::JobNotFound(job_id.to_owned()));
         }
         if let Some(blob) = self.jobs.blob(job_id, kind) {
+            crate::metrics::cache_lookup("image", true);
             return Ok(Some(blob));
         }
+        crate::metrics::cache_lookup("image", false);
         if let (BlobKind::Output(name), Some(state)) = (kind, self.jobs.state(job_id)) {
             let names = state.outputs.iter().map(|output| output.name.as_str());
             check_output(job_id, name, names)?;

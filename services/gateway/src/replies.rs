@@ -49,12 +49,15 @@ impl ReplyHandler {
     /// on this queue is worth keeping if this replica cannot read it.
     pub fn process_one(&self, delivery: &Delivery) {
         let ids = DeliveryIds::of(delivery);
+        let span = tracing::info_span!("reply", job_id = %ids.job_id, trace_id = %ids.trace_id);
+        let _entered = span.enter();
         let payload = delivery.data.clone();
         match ids.message_type.as_str() {
             ImageResult::TYPE => match ImageResult::from_payload(payload) {
                 Ok(result) => {
                     tracing::info!(job_id = %result.job_id, trace_id = %result.trace_id, status = result.status().name(), "Result arrived.");
                     self.jobs.apply_result(&result);
+                    crate::metrics::job_finished(&result.job_id, result.status().name());
                 }
                 Err(error) => {
                     tracing::warn!(job_id = %ids.job_id, %error, "Dropped an unreadable result.")

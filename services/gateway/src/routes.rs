@@ -133,7 +133,7 @@ pub fn routes(
         .or(delete)
         .or(list)
         .recover(handle_rejection)
-        .with(warp::trace::request())
+        .with(crate::http_metrics::observe())
 }
 
 #[utoipa::path(
@@ -166,6 +166,7 @@ pub fn routes(
     ),
     security((), ("api_key" = []))
 )]
+#[tracing::instrument(name = "submit", skip_all, fields(job_id = tracing::field::Empty, trace_id = tracing::field::Empty))]
 #[tracing::instrument(name = "submit", skip_all, fields(job_id = tracing::field::Empty, trace_id = tracing::field::Empty))]
 async fn submit<S, B>(
     state: AppState,
@@ -474,6 +475,7 @@ fn image(blob: Blob, etag: &str, if_none_match: Option<&str>) -> warp::reply::Re
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else {
+        crate::metrics::served(blob.content_type, blob.data.len());
         let mut response = warp::reply::Response::new(blob.data.into());
         response.headers_mut().insert(
             header::CONTENT_TYPE,

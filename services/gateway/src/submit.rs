@@ -68,6 +68,11 @@ impl Submitter {
     pub async fn submit(&self, upload: Upload, info: ImageInfo) -> Result<Accepted, ApiError> {
         let job_id = uuid::Uuid::new_v4().to_string();
         let trace_id = uuid::Uuid::new_v4().simple().to_string();
+        // Every line from here on (and the handler's) names the job.
+        let span = tracing::Span::current();
+        span.record("job_id", job_id.as_str());
+        span.record("trace_id", trace_id.as_str());
+        let clock = crate::metrics::JobClock::start(&job_id);
         let content_type = info.format().mime_type();
         let message = ImageSubmitted {
             job_id: job_id.clone(),
@@ -99,6 +104,7 @@ impl Submitter {
                 other => ApiError::BrokerUnavailable(other),
             })?;
         tracing::info!(%job_id, %trace_id, bytes = info.bytes, format = info.format().name(), "Accepted a job.");
+        clock.accepted(info.format().name(), info.bytes);
         self.jobs.accepted(
             &job_id,
             Blob {

@@ -13,12 +13,14 @@
 //! - [`dead_letters`]: list and replay the dead-letter queue ([`DeadLetter`], [`ReplayReport`]).
 //! - [`admin`]: the `dead-letters list|replay` subcommands, printing what [`dead_letters`] did.
 //! - [`error`]: [`StoreError`] and which errors are transient.
+//! - [`metrics`]: save2db's Prometheus series (jobs stored, store duration, bytes, failures, in flight).
 
 pub mod admin;
 pub mod config;
 pub mod dead_letters;
 pub mod document;
 pub mod error;
+pub mod metrics;
 pub mod startup;
 pub mod store;
 pub mod worker;

@@ -50,6 +50,7 @@ impl Application {
             .wait_and_declare()
             .await
             .context("Failed to connect to the broker and declare the topology")?;
+        crate::metrics::register();
         let listener = health::bind(config.http_addr)
             .await
             .context("Failed to bind the health port")?;

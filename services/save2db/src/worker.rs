@@ -76,7 +76,10 @@ impl ArchiveWorker {
     pub async fn process_one(&self, delivery: &Delivery) -> Outcome {
         let ids = DeliveryIds::of(delivery);
         let span = info_span!("archive", job_id = %ids.job_id, trace_id = %ids.trace_id);
-        self.process(delivery, &ids).instrument(span).await
+        let _in_flight = crate::metrics::in_flight();
+        let outcome = self.process(delivery, &ids).instrument(span).await;
+        crate::metrics::outcome(&outcome);
+        outcome
     }
 
     async fn process(&self, delivery: &Delivery, ids: &DeliveryIds) -> Outcome {
@@ -92,7 +95,10 @@ impl ArchiveWorker {
                 return Outcome::Rejected(decode.to_string());
             }
         };
-        let document = match self.store.save(&archive).await {
+        let storing = std::time::Instant::now();
+        let saved = self.store.save(&archive).await;
+        crate::metrics::store_duration(saved.is_ok(), storing.elapsed());
+        let document = match saved {
             Ok(document) => document,
             Err(store) if store.is_transient() => {
                 warn!(error = %store, "Could not store the archive; requeueing it once the database answers.");

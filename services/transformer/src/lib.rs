@@ -53,11 +53,13 @@
 //! - [`worker`]: [`TransformWorker`](worker::TransformWorker) (the consumer's handler, `process_one`) and its
 //!   [`Outcome`](worker::Outcome).
 //! - [`error`]: [`EngineError`] and its codes.
+//! - [`metrics`]: the transformer's Prometheus series (jobs, failures, stage durations, bytes, in flight).
 
 pub mod config;
 pub mod convert;
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub mod presets;
 pub mod startup;
 pub mod worker;

@@ -46,6 +46,7 @@ impl Application {
             .local_addr()
             .context("Failed to read the health address")?;
 
+        crate::metrics::register();
         let publisher = Arc::new(Publisher::new(broker.clone()));
         let worker = Arc::new(
             TransformWorker::new(

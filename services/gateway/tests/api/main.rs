@@ -5,6 +5,7 @@
 mod delete;
 mod helpers;
 mod listing;
+mod metrics;
 mod openapi;
 mod outage;
 mod pipeline;

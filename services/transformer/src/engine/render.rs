@@ -53,6 +53,7 @@ pub(crate) fn render(
     } else {
         ImageFormat::Jpeg
     });
+    let transforming = std::time::Instant::now();
     let plan = geometry::plan(decoded.source, request, limits)?;
     let order = if reorients(request.rotation, request.flip)
         && pixels((plan.width, plan.height)) > pixels(decoded.image.dimensions())
@@ -68,7 +69,10 @@ pub(crate) fn render(
         None => image,
     };
     let (width, height) = image.dimensions();
+    crate::metrics::stage("transform", transforming.elapsed());
+    let encoding = std::time::Instant::now();
     let data = encode::encode(image, format, request)?;
+    crate::metrics::stage("encode", encoding.elapsed());
     Ok(Output {
         name: name.to_owned(),
         info: Some(ImageInfo {

@@ -75,7 +75,9 @@ fn run(
                 (width.max(w), height.max(h))
             })
     };
+    let decoding = std::time::Instant::now();
     let decoded = decode::decode(original, limits, &min_size)?;
+    crate::metrics::stage("decode", decoding.elapsed());
     // Largest first: the biggest allocations happen while the least else is held.
     let mut order: Vec<usize> = (0..requests.len()).collect();
     order.sort_by_key(|&index| {

@@ -61,7 +61,11 @@ impl TransformWorker {
     pub async fn process_one(&self, delivery: &Delivery) -> Outcome {
         let ids = DeliveryIds::of(delivery);
         let span = tracing::info_span!("transform", job_id = %ids.job_id, trace_id = %ids.trace_id);
-        self.process(delivery, &ids).instrument(span).await
+        let _in_flight = crate::metrics::in_flight();
+        let clock = Instant::now();
+        let outcome = self.process(delivery, &ids).instrument(span).await;
+        crate::metrics::job(&outcome, clock.elapsed());
+        outcome
     }
 
     async fn process(&self, delivery: &Delivery, ids: &DeliveryIds) -> Outcome {
@@ -78,6 +82,7 @@ impl TransformWorker {
             }
         };
         let started_at_ms = now_ms();
+        crate::metrics::bytes("in", job.original.len() as u64);
         let clock = Instant::now();
         // The start event is informative: it travels while the engine works, and its failure is only logged.
         let ((), (outcome, variants)) = tokio::join!(
@@ -100,6 +105,7 @@ impl TransformWorker {
             Ok(outputs) => {
                 for output in outputs {
                     let info = output.info.unwrap_or_default();
+                    crate::metrics::bytes("out", info.bytes);
                     tracing::info!(
                         output = %output.name,
                         format = info.format().name(),
@@ -117,7 +123,10 @@ impl TransformWorker {
                 Outcome::Failed { code: failure.code }
             }
         };
-        match self.publish_report(&job, &report).await {
+        let publishing = Instant::now();
+        let published = self.publish_report(&job, &report).await;
+        crate::metrics::stage("publish", publishing.elapsed());
+        match published {
             Ok(()) => {
                 self.announce_end(&job, &report).await;
                 outcome
