@@ -23,6 +23,9 @@ pub enum StoreError {
     /// Permanent: the message is poison.
     #[error("invalid archive: {0}")]
     InvalidArchive(String),
+    /// The job event cannot be kept (no job id, an unknown kind). Permanent: the message is poison.
+    #[error("invalid job event: {0}")]
+    InvalidEvent(String),
     /// MongoDB failed an operation.
     #[error("MongoDB failed while {action}: {source}")]
     Mongo {
@@ -74,7 +77,7 @@ impl StoreError {
     #[must_use]
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::InvalidArchive(_) => false,
+            StoreError::InvalidArchive(_) | StoreError::InvalidEvent(_) => false,
             StoreError::Mongo { source, .. } => is_transient_mongo(source),
             StoreError::Io { .. } => true,
         }

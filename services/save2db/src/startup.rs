@@ -1,5 +1,5 @@
-//! Wiring: connect MongoDB and the broker, open the store, bind the health port, then consume archives until
-//! shutdown.
+//! Wiring: connect MongoDB and the broker, open the store and the history, bind the health port, then consume
+//! archives and job events until shutdown.
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
@@ -13,7 +13,7 @@ use imagepipe_common::{
 };
 use tokio::net::TcpListener;
 
-use crate::{ArchiveStore, ArchiveWorker, Config};
+use crate::{ActivityWorker, ArchiveStore, ArchiveWorker, Config, JobHistory, activity};
 
 /// The name save2db uses for its MongoDB client and consumer.
 const SERVICE: &str = "imagepipe-save2db";
@@ -25,6 +25,7 @@ pub struct Application {
     broker: Broker,
     database: mongodb::Database,
     store: ArchiveStore,
+    history: JobHistory,
     listener: TcpListener,
     addr: SocketAddr,
 }
@@ -44,6 +45,9 @@ impl Application {
         })
         .await
         .context("Failed to open the archive store in MongoDB")?;
+        let history = with_backoff("MongoDB", STARTUP_PATIENCE, || JobHistory::open(&database))
+            .await
+            .context("Failed to open the job history in MongoDB")?;
         let broker = Broker::new(&config.amqp, &format!("{SERVICE} {}", config.instance_id))
             .context("Failed to configure the broker connection")?;
         broker
@@ -63,6 +67,7 @@ impl Application {
             broker,
             database,
             store,
+            history,
             listener,
             addr,
         })
@@ -107,14 +112,26 @@ impl Application {
             grace: self.config.shutdown_grace(),
         };
         let consumer = consume(
-            self.broker,
+            self.broker.clone(),
             Arc::clone(&worker),
             options,
             state,
             shutdown.clone(),
         );
+        // The activity log: its own consumer and channel, stopped and drained like the archive consumer.
+        let activity = consume(
+            self.broker,
+            Arc::new(ActivityWorker::new(self.history)),
+            ConsumerOptions {
+                name: "save2db-activity".to_owned(),
+                prefetch: activity::PREFETCH,
+                grace: self.config.shutdown_grace(),
+            },
+            Arc::new(ConsumerState::default()),
+            shutdown.clone(),
+        );
         let health = health::serve(self.listener, readiness, shutdown);
-        tokio::join!(consumer, health);
+        tokio::join!(consumer, activity, health);
         worker.publisher().close().await;
         tracing::info!("save2db stopped.");
         Ok(())

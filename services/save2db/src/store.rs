@@ -30,6 +30,7 @@ use tracing::{debug, info, instrument, warn};
 use crate::{
     StoreError,
     document::{JobDocument, PlannedFile, original_id, plan},
+    history::{EventDocument, JobHistory},
 };
 
 /// The collection holding one document per job.
@@ -151,6 +152,14 @@ impl ArchiveStore {
             .find_one(doc! { "_id": job_id })
             .await
             .map_err(StoreError::mongo("reading a job document"))
+    }
+
+    /// Job `job_id`'s history (its events from `job_events`, oldest first); see [`JobHistory::events`].
+    ///
+    /// # Errors
+    /// [`StoreError::Mongo`] when the query fails.
+    pub async fn history(&self, job_id: &str) -> Result<Vec<EventDocument>, StoreError> {
+        JobHistory::new(&self.database).events(job_id).await
     }
 
     /// Up to `limit` job documents, newest `submitted_at` first (ties: highest id first), only those whose status
@@ -359,7 +368,7 @@ fn chunk_count(length: u64, chunk_size: u32) -> u64 {
 }
 
 /// Creates an index on `keys` unless one with the same keys exists (whatever its name or options).
-async fn ensure_index(
+pub(crate) async fn ensure_index(
     collection: &Collection<Document>,
     keys: Document,
     unique: bool,
