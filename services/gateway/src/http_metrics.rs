@@ -142,6 +142,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_served_route_has_its_template() {
+        for (method, template) in crate::routes::ROUTES {
+            let path = template
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "x1"
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            assert_eq!(route_template(&path), *template, "{method} {template}");
+        }
+    }
+
     #[tokio::test]
     async fn requests_are_counted_by_template_and_status() {
         let routes = warp::path!("image" / String / "status")
