@@ -106,6 +106,7 @@ mod tests {
             }),
             accepted_by: "gw-1".into(),
             filename: "cat.png".into(),
+            owner: "alice".into(),
             variants: vec![
                 Variant {
                     name: "thumb".into(),

@@ -1,8 +1,13 @@
 //! The gateway's configuration: command-line flags with environment-variable fallbacks.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use imagepipe_common::config::{AmqpArgs, LogArgs, MongoArgs};
+
+use crate::{
+    error::KeyConfigError,
+    keys::{ApiKeys, Owner},
+};
 
 /// Everything the gateway needs to run.
 #[derive(Debug, Clone, clap::Parser)]
@@ -12,6 +17,9 @@ use imagepipe_common::config::{AmqpArgs, LogArgs, MongoArgs};
     about = "imagepipe's REST gateway: accepts image uploads, queues them for the transformers, serves results."
 )]
 pub struct Config {
+    /// An operator command to run instead of the gateway.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address the HTTP API listens on.
     #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
@@ -39,6 +47,13 @@ pub struct Config {
     /// Seconds in-flight requests may take to finish at shutdown.
     #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+    /// API key hashes, `owner:sha256:<hex>` separated by commas or new lines (`keys new` prints them). With keys
+    /// (here or in the file) every job is private to its owner; without any the gateway runs open.
+    #[arg(long, env = "GATEWAY_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
+    /// A file of API key hashes, one `owner:sha256:<hex>` (or `owner sha256:<hex>`) per line, `#` comments.
+    #[arg(long, env = "GATEWAY_API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub amqp: AmqpArgs,
@@ -91,6 +106,14 @@ impl Config {
         Ok(())
     }
 
+    /// The configured API keys (none: the gateway runs open).
+    ///
+    /// # Errors
+    /// [`KeyConfigError`] when the key file cannot be read, an entry is malformed, or a key appears twice.
+    pub fn api_keys(&self) -> Result<ApiKeys, KeyConfigError> {
+        ApiKeys::load(self.api_keys.as_deref(), self.api_keys_file.as_deref())
+    }
+
     /// The shutdown grace period.
     #[must_use]
     pub fn shutdown_grace(&self) -> Duration {
@@ -106,6 +129,30 @@ impl Config {
             .trim_end_matches('/')
             .to_owned()
     }
+}
+
+/// Operator commands, run instead of the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `keys …`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Mint a new API key for an owner: prints the key (once; the gateway never stores it) and the entry to add
+    /// to `GATEWAY_API_KEYS` or `GATEWAY_API_KEYS_FILE`.
+    New {
+        /// Whose key it is: 1-64 of ASCII letters, digits, `.`, `_`, `-`, `@`.
+        #[arg(long, value_parser = parse_owner)]
+        owner: Owner,
+    },
+}
+
+fn parse_owner(name: &str) -> Result<Owner, String> {
+    Owner::new(name)
 }
 
 fn host_name() -> String {
@@ -145,6 +192,63 @@ mod tests {
         .unwrap();
         let error = config.validate().unwrap_err();
         assert!(error.contains("GATEWAY_MAX_UPLOAD_BYTES"), "{error}");
+    }
+
+    #[test]
+    fn api_keys_come_from_the_flag_and_the_file_together() {
+        let alice = crate::keys::entry(&Owner::new("alice").unwrap(), "ipk_a");
+        let bob = crate::keys::entry(&Owner::new("bob").unwrap(), "ipk_b");
+        let file = std::env::temp_dir().join(format!("imagepipe-keys-{}", uuid::Uuid::new_v4()));
+        std::fs::write(
+            &file,
+            format!("# team keys\n{}\n", bob.replacen(':', " ", 1)),
+        )
+        .unwrap();
+        let config = Config::try_parse_from([
+            "imagepipe-gateway",
+            "--api-keys",
+            &alice,
+            "--api-keys-file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        let keys = config.api_keys().unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(keys.owner_of("ipk_a").unwrap().name(), "alice");
+        assert_eq!(keys.owner_of("ipk_b").unwrap().name(), "bob");
+        assert_eq!(keys.owner_count(), 2);
+
+        let config = Config::try_parse_from([
+            "imagepipe-gateway",
+            "--api-keys",
+            &bob.replace("bob", "b/b"),
+        ])
+        .unwrap();
+        assert!(config.api_keys().is_err(), "a bad entry stops the start");
+        let config =
+            Config::try_parse_from(["imagepipe-gateway", "--api-keys-file", "/nonexistent"])
+                .unwrap();
+        assert!(config.api_keys().is_err(), "a missing file stops the start");
+    }
+
+    #[test]
+    fn keys_new_needs_a_valid_owner() {
+        let config =
+            Config::try_parse_from(["imagepipe-gateway", "keys", "new", "--owner", "alice"])
+                .unwrap();
+        assert_eq!(
+            config.command,
+            Some(Command::Keys(KeysCommand::New {
+                owner: Owner::new("alice").unwrap()
+            }))
+        );
+        for args in [
+            &["imagepipe-gateway", "keys", "new"][..],
+            &["imagepipe-gateway", "keys", "new", "--owner", "a b"],
+            &["imagepipe-gateway", "keys", "new", "--owner", ""],
+        ] {
+            assert!(Config::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use imagepipe_proto::{
 };
 use imagepipe_save2db::ArchiveStore;
 
-use crate::{error::ApiError, jobs::JobStore};
+use crate::{auth, error::ApiError, jobs::JobStore, keys::Owner};
 
 /// The routing-key suffix of the deletion event.
 pub const DELETED_EVENT: &str = "deleted";
@@ -32,29 +32,36 @@ pub struct Deletion<'a> {
     pub publisher: &'a Publisher,
     /// This replica's instance id, named as the event's `by`.
     pub instance: &'a str,
+    /// Who asks (none: the gateway runs open). Another owner's job is not found, exactly as a missing one.
+    pub caller: Option<&'a Owner>,
 }
 
 impl Deletion<'_> {
     /// Deletes the stored job `job_id` everywhere.
     ///
     /// # Errors
-    /// [`ApiError::JobNotFound`] when no job of this id is stored (never was, or already deleted);
-    /// [`ApiError::JobInProgress`] when this replica knows the job but it is not stored yet;
+    /// [`ApiError::JobNotFound`] when no job of this id is stored (never was, or already deleted) or it is another
+    /// owner's;
+    /// [`ApiError::JobInProgress`] when this replica knows the caller's job but it is not stored yet;
     /// [`ApiError::DeletionUnannounced`] when the event could not be published (nothing was deleted);
     /// [`ApiError::StoreUnavailable`] when MongoDB fails (retrying finishes the deletion).
     #[tracing::instrument(skip_all, fields(job_id = %job_id, trace_id = tracing::field::Empty))]
     pub async fn delete(&self, job_id: &str) -> Result<(), ApiError> {
         let Some(document) = self.archive.job(job_id).await? else {
             match self.jobs.state(job_id) {
-                Some(state) if !state.stored => {
+                // Stored once, gone now: deleted while this replica missed the event.
+                Some(state) if state.stored => self.jobs.forget(job_id),
+                Some(state) if auth::may_see(self.caller, state.owner.as_deref()) => {
                     return Err(ApiError::JobInProgress(job_id.to_owned()));
                 }
-                // Stored once, gone now: deleted while this replica missed the event.
-                Some(_) => self.jobs.forget(job_id),
-                None => {}
+                // Unknown, or another owner's job in progress: not found, the same.
+                _ => {}
             }
             return Err(ApiError::JobNotFound(job_id.to_owned()));
         };
+        if !auth::may_see(self.caller, document.owner.as_deref()) {
+            return Err(ApiError::JobNotFound(job_id.to_owned()));
+        }
         tracing::Span::current().record("trace_id", document.trace_id.as_str());
         self.announce(job_id, &document.trace_id).await?;
         self.jobs.forget(job_id);

@@ -62,7 +62,10 @@ pub enum ApiError {
         /// What was wrong and how to fix it.
         message: String,
     },
-    /// No job has this id.
+    /// The gateway has API keys and the request did not present a valid one.
+    #[error("{0}")]
+    Unauthorized(AuthFailure),
+    /// No job has this id (or it is another owner's: the answer is the same).
     #[error("no job with id `{0}`")]
     JobNotFound(String),
     /// The job cannot be deleted yet: it is queued, processing, or done but not yet stored.
@@ -113,6 +116,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::InvalidOption(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::JobNotFound(_) | ApiError::OutputNotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::JobInProgress(_) => StatusCode::CONFLICT,
             ApiError::QueueFull
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::TooManyPixels { .. } => "image_too_large",
             ApiError::InvalidOption(_) => "invalid_option",
             ApiError::BadRequest { code, .. } => code,
+            ApiError::Unauthorized(_) => "unauthorized",
             ApiError::JobNotFound(_) => "job_not_found",
             ApiError::OutputNotFound { .. } => "output_not_found",
             ApiError::JobInProgress(_) => "job_in_progress",
@@ -159,6 +164,17 @@ impl ApiError {
         }
     }
 
+    /// The `WWW-Authenticate` challenge an [`ApiError::Unauthorized`] answers with (RFC 6750): no error code
+    /// when no key was sent, `invalid_token` for a malformed or unknown one.
+    #[must_use]
+    pub fn www_authenticate(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Unauthorized(AuthFailure::Missing) => Some(r#"Bearer realm="imagepipe""#),
+            ApiError::Unauthorized(_) => Some(r#"Bearer realm="imagepipe", error="invalid_token""#),
+            _ => None,
+        }
+    }
+
     /// A [`ApiError::BadRequest`].
     #[must_use]
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -167,6 +183,67 @@ impl ApiError {
             message: message.into(),
         }
     }
+}
+
+/// Why a request to a gateway with API keys was not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header that is not `Bearer <key>`.
+    Malformed,
+    /// A key that is not configured.
+    UnknownKey,
+}
+
+impl std::fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuthFailure::Missing => {
+                "this gateway requires an API key: send it as `Authorization: Bearer <key>`"
+            }
+            AuthFailure::Malformed => {
+                "the Authorization header is not `Bearer <key>`: send the API key as `Authorization: Bearer <key>`"
+            }
+            AuthFailure::UnknownKey => {
+                "the API key is not valid: check it, or ask the operator for a new one"
+            }
+        })
+    }
+}
+
+/// A bad API key configuration (`GATEWAY_API_KEYS`, `GATEWAY_API_KEYS_FILE`): the gateway does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyConfigError {
+    /// The key file cannot be read.
+    #[error("Failed to read the API key file {path}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An entry is not `owner:sha256:<hex>` or `owner sha256:<hex>`.
+    #[error("bad API key entry at {location}: {reason}")]
+    Malformed {
+        /// Where: `GATEWAY_API_KEYS entry N` or `<file> line N`.
+        location: String,
+        /// What is wrong (never the entry itself: it could be a key pasted by mistake).
+        reason: String,
+    },
+    /// A key hash appears twice.
+    #[error(
+        "bad API key entry at {location}: the key hash given for `{owner}` is already configured for `{first}`; every key needs its own entry, once"
+    )]
+    DuplicateKey {
+        /// Where the second one is.
+        location: String,
+        /// Its owner.
+        owner: String,
+        /// The owner of the first.
+        first: String,
+    },
 }
 
 impl From<imagepipe_save2db::StoreError> for ApiError {

@@ -42,6 +42,9 @@ pub struct JobState {
     pub failure: Option<JobFailure>,
     /// Whether save2db has stored it (so MongoDB can serve it).
     pub stored: bool,
+    /// Whose job it is: `Some("")` for a job of an open gateway (no owner), `None` while this replica does not
+    /// know (it heard of the job only from events that do not name the owner; MongoDB knows once stored).
+    pub owner: Option<String>,
 }
 
 impl JobState {
@@ -53,6 +56,7 @@ impl JobState {
             outputs: Vec::new(),
             failure: None,
             stored: false,
+            owner: None,
         }
     }
 
@@ -178,14 +182,21 @@ impl JobStore {
         }
     }
 
-    /// Records a job this replica accepted, with its original.
-    pub fn accepted(&self, job_id: &str, original: Blob) {
+    /// Records a job this replica accepted for `owner` (empty: none), with its original.
+    pub fn accepted(&self, job_id: &str, original: Blob, owner: &str) {
         self.put_blob(job_id, BlobKind::Original, original);
-        self.update(job_id, |_| false);
+        self.update(job_id, |state| learn_owner(state, owner));
     }
 
     /// Applies a job event from any replica.
     pub fn apply_event(&self, event: &JobEvent) {
+        // These two name the job's owner (empty: none); the others leave the field empty.
+        if matches!(
+            event.kind(),
+            job_event::Kind::Accepted | job_event::Kind::Stored
+        ) {
+            self.update(&event.job_id, |state| learn_owner(state, &event.owner));
+        }
         match event.kind() {
             job_event::Kind::Accepted | job_event::Kind::Unspecified => {
                 self.update(&event.job_id, |_| false);
@@ -197,6 +208,11 @@ impl JobStore {
                 }
                 changed
             }),
+            // The result (to the accepting replica) or the stored event (to every replica) makes a job final;
+            // done and failed events only add to its timeline.
+            job_event::Kind::Done | job_event::Kind::Failed => {
+                self.update(&event.job_id, |_| false)
+            }
             job_event::Kind::Deleted => self.forget(&event.job_id),
             job_event::Kind::Stored => self.update(&event.job_id, |state| {
                 let mut changed = !state.stored;
@@ -208,11 +224,6 @@ impl JobStore {
                             code: event.error_code.clone(),
                             message: event.error.clone(),
                         });
-            // The result (to the accepting replica) or the stored event (to every replica) makes a job final;
-            // done and failed events only add to its timeline.
-            job_event::Kind::Done | job_event::Kind::Failed => {
-                self.update(&event.job_id, |_| false)
-            }
                     }
                     changed = true;
                 }
@@ -323,6 +334,14 @@ impl JobStore {
     }
 }
 
+/// Records the job's owner if not known yet (it never changes); never a change waiters wait for.
+fn learn_owner(state: &mut JobState, owner: &str) -> bool {
+    if state.owner.is_none() {
+        state.owner = Some(owner.to_owned());
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use imagepipe_proto::v1::{ImageFormat, Output};
@@ -408,6 +427,39 @@ mod tests {
     }
 
     #[test]
+    fn the_owner_comes_from_the_submission_or_the_events_that_name_it() {
+        let store = JobStore::new(100, 1 << 20);
+        let original = Blob {
+            content_type: "image/png",
+            data: Bytes::from_static(b"original"),
+        };
+        store.accepted("j1", original.clone(), "alice");
+        store.apply_result(&done());
+        assert_eq!(store.state("j1").unwrap().owner.as_deref(), Some("alice"));
+
+        // Heard of only from a started event: not known, until the stored event names it.
+        let mut started = event(job_event::Kind::Started, JobStatus::Processing);
+        started.job_id = "j2".into();
+        store.apply_event(&started);
+        assert_eq!(store.state("j2").unwrap().owner, None);
+        let mut stored = event(job_event::Kind::Stored, JobStatus::Done);
+        stored.job_id = "j2".into();
+        stored.owner = "bob".into();
+        store.apply_event(&stored);
+        assert_eq!(store.state("j2").unwrap().owner.as_deref(), Some("bob"));
+        // It never changes afterwards.
+        stored.owner = "mallory".into();
+        store.apply_event(&stored);
+        assert_eq!(store.state("j2").unwrap().owner.as_deref(), Some("bob"));
+
+        // A job of an open gateway is known to have no owner.
+        let mut accepted = event(job_event::Kind::Accepted, JobStatus::Queued);
+        accepted.job_id = "j3".into();
+        store.apply_event(&accepted);
+        assert_eq!(store.state("j3").unwrap().owner.as_deref(), Some(""));
+    }
+
+    #[test]
     fn late_events_never_move_a_job_backwards() {
         let store = JobStore::new(100, 1 << 20);
         store.apply_result(&done());
@@ -437,6 +489,7 @@ mod tests {
                 content_type: "image/png",
                 data: Bytes::from_static(b"original"),
             },
+            "",
         );
         store.apply_result(&done());
         store.apply_event(&event(job_event::Kind::Stored, JobStatus::Done));

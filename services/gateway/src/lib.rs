@@ -8,6 +8,7 @@
 //! - [`config`]: the clap `Config` (`GATEWAY_*` plus the shared AMQP, MongoDB and log groups).
 //! - [`startup`]: `Application::build` / `run_until_stopped`.
 //! - [`routes`]: the warp filters and handlers of the API.
+//! - [`keys`] and [`auth`]: the configured API keys and their owners, and the filter naming a request's owner.
 //! - [`conditional`]: `ETag`s of images and `If-None-Match`.
 //! - [`upload`]: reading raw, multipart and JSON uploads under the size limit.
 //! - [`options`]: a job's options (transform options, variants, watermark image) and their validation.
@@ -26,12 +27,14 @@
 //! - [`openapi`] and [`openapi_upload`]: the OpenAPI document (`/openapi.json`) generated from the handlers and
 //!   types, and the Swagger UI page (`/docs`).
 
+pub mod auth;
 pub mod conditional;
 pub mod config;
 pub mod delete;
 pub mod error;
 pub mod error_codes;
 pub mod jobs;
+pub mod keys;
 pub mod http_metrics;
 pub mod listing;
 pub mod lookup;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::{
     error::ApiError,
+    keys::Owner,
     view::{ErrorView, Links},
 };
 
@@ -133,18 +134,25 @@ impl JobItem {
     }
 }
 
-/// The page `query` asks for, with links under `base`.
+/// The page `query` asks for, with links under `base`: only `caller`'s jobs, or every job when the gateway runs
+/// open (`caller` is `None`).
 ///
 /// # Errors
 /// [`ApiError::StoreUnavailable`] when MongoDB cannot be read.
 pub async fn list(
     archive: &ArchiveStore,
+    caller: Option<&Owner>,
     query: &ListQuery,
     base: &str,
 ) -> Result<JobPage, ApiError> {
     // One more than asked for tells whether there is a next page.
     let mut documents = archive
-        .list_jobs(query.status, query.after.as_ref(), query.limit + 1)
+        .list_jobs(
+            caller.map(Owner::name),
+            query.status,
+            query.after.as_ref(),
+            query.limit + 1,
+        )
         .await?;
     let more = documents.len() > query.limit as usize;
     documents.truncate(query.limit as usize);

@@ -8,8 +8,10 @@ use imagepipe_proto::v1::{ImageFormat, ImageInfo, JobStatus};
 use imagepipe_save2db::{ArchiveStore, JobDocument, StoredFile};
 
 use crate::{
+    auth,
     error::ApiError,
     jobs::{Blob, BlobKind, DEFAULT_OUTPUT, JobFailure, JobState, JobStore, OutputInfo},
+    keys::Owner,
 };
 
 /// Reads jobs from memory, falling back to the archive.
@@ -52,6 +54,39 @@ impl Lookup {
         let state = state_of(&document);
         self.jobs.remember(job_id, state.clone());
         Ok(Some(state))
+    }
+
+    /// The job's state if `caller` may see it (see [`auth::may_see`]): any job when the gateway runs open
+    /// (`caller` is `None`), else only the caller's own. Another owner's job is `None`, exactly as a missing
+    /// one, and costs the same MongoDB read a missing job does, so the answer's timing tells nothing either.
+    ///
+    /// # Errors
+    /// [`ApiError::StoreUnavailable`] when MongoDB is needed and cannot be read.
+    pub async fn state_for(
+        &self,
+        job_id: &str,
+        caller: Option<&Owner>,
+    ) -> Result<Option<JobState>, ApiError> {
+        let from_memory = self
+            .jobs
+            .state(job_id)
+            .is_some_and(|state| !lacks_outputs(&state));
+        let Some(state) = self.state(job_id).await? else {
+            return Ok(None);
+        };
+        if auth::may_see(caller, state.owner.as_deref()) {
+            return Ok(Some(state));
+        }
+        if !from_memory {
+            // MongoDB was read, once, as for a missing job: a stored job's owner is in `state` now.
+            return Ok(None);
+        }
+        // Not known to be the caller's. An owner this replica knows is final, but the document is read anyway so
+        // another owner's job costs what a missing one does; an unknown owner is the stored document's.
+        let stored = self.archive.job(job_id).await?;
+        let visible = state.owner.is_none()
+            && stored.is_some_and(|document| auth::may_see(caller, document.owner.as_deref()));
+        Ok(visible.then_some(state))
     }
 
     /// The job's original or output bytes, or `None` when neither memory nor MongoDB has them (yet).
@@ -152,6 +187,7 @@ fn state_of(document: &JobDocument) -> JobState {
             message: error.message.clone(),
         }),
         stored: true,
+        owner: Some(document.owner.clone().unwrap_or_default()),
     }
 }
 

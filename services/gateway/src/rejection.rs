@@ -6,7 +6,10 @@ use std::{convert::Infallible, error::Error as _};
 use serde::Serialize;
 use warp::{
     Rejection, Reply,
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    http::{
+        HeaderValue, StatusCode,
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+    },
     reject,
 };
 
@@ -27,6 +30,9 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Respo
     let retry_after = rejection
         .find::<ApiError>()
         .and_then(ApiError::retry_after_secs);
+    let challenge = rejection
+        .find::<ApiError>()
+        .and_then(ApiError::www_authenticate);
     let (status, code, message) = if let Some(error) = rejection.find::<ApiError>() {
         if error.status().is_server_error() {
             let mut chain = error.to_string();
@@ -83,6 +89,11 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Respo
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if let Some(challenge) = challenge {
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
     Ok(response)
 }

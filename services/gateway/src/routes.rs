@@ -15,10 +15,11 @@ use warp::{
 };
 
 use crate::{
-    conditional,
+    auth, conditional,
     delete::Deletion,
     error::ApiError,
     jobs::{Blob, BlobKind, JobState, JobStore},
+    keys::{ApiKeys, Owner},
     listing::{self, ListQuery},
     lookup::Lookup,
     probe,
@@ -75,6 +76,8 @@ pub struct AppState {
     pub max_pixels: u64,
     /// Prefix of links in responses.
     pub link_base: Arc<str>,
+    /// The API keys (none: the gateway runs open).
+    pub keys: Arc<ApiKeys>,
 }
 
 /// The whole API, errors included.
@@ -82,10 +85,13 @@ pub fn routes(
     state: AppState,
     readiness: Readiness,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    // Every job route names its caller (401 without a valid key when keys are configured).
+    let caller = auth::caller(Arc::clone(&state.keys));
     let with_state = warp::any().map(move || state.clone());
     let submit = warp::path!("image")
         .and(warp::post())
         .and(with_state.clone())
+        .and(caller.clone())
         .and(warp::query::<Vec<(String, String)>>())
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<u64>("content-length"))
@@ -95,32 +101,38 @@ pub fn routes(
     let result = warp::path!("image" / String)
         .and(warp::get())
         .and(with_state.clone())
+        .and(caller.clone())
         .and(warp::query::<HashMap<String, String>>())
         .and(if_none_match())
         .and_then(result);
     let status = warp::path!("image" / String / "status")
         .and(warp::get())
         .and(with_state.clone())
+        .and(caller.clone())
         .and_then(status);
     let original = warp::path!("image" / String / "original")
         .and(warp::get())
         .and(with_state.clone())
+        .and(caller.clone())
         .and(if_none_match())
         .and_then(original);
     // After `status` and `original`, which are not output names (the contract reserves them).
     let output = warp::path!("image" / String / String)
         .and(warp::get())
         .and(with_state.clone())
+        .and(caller.clone())
         .and(warp::query::<HashMap<String, String>>())
         .and(if_none_match())
         .and_then(output);
     let delete = warp::path!("image" / String)
         .and(warp::delete())
         .and(with_state.clone())
+        .and(caller.clone())
         .and_then(delete);
     let list = warp::path!("images")
         .and(warp::get())
         .and(with_state)
+        .and(caller)
         .and(warp::query::<HashMap<String, String>>())
         .and_then(list);
     health::routes(readiness)
@@ -170,6 +182,7 @@ pub fn routes(
 #[tracing::instrument(name = "submit", skip_all, fields(job_id = tracing::field::Empty, trace_id = tracing::field::Empty))]
 async fn submit<S, B>(
     state: AppState,
+    caller: Option<Owner>,
     query: Vec<(String, String)>,
     content_type: Option<String>,
     content_length: Option<u64>,
@@ -187,7 +200,10 @@ where
     };
     let upload = upload::read(request, body).await?;
     let info = probe::probe(&upload.bytes, state.max_pixels)?;
-    let accepted = state.submitter.submit(upload, info).await?;
+    let accepted = state
+        .submitter
+        .submit(upload, info, caller.as_ref())
+        .await?;
     let view = JobView::new(&accepted.job_id, &JobState::queued(), &state.link_base);
     let mut response = json(&view, StatusCode::ACCEPTED);
     set_header(&mut response, header::LOCATION, &view.links.result);
@@ -221,10 +237,13 @@ where
 async fn result(
     id: String,
     state: AppState,
+    caller: Option<Owner>,
     query: HashMap<String, String>,
     if_none_match: Option<String>,
 ) -> Result<warp::reply::Response, Rejection> {
-    serve_output(&state, id, BlobKind::Main, &query, if_none_match.as_deref()).await
+    let caller = caller.as_ref();
+    let kind = BlobKind::Main;
+    serve_output(&state, caller, id, kind, &query, if_none_match.as_deref()).await
 }
 
 #[utoipa::path(
@@ -256,6 +275,7 @@ async fn output(
     id: String,
     name: String,
     state: AppState,
+    caller: Option<Owner>,
     query: HashMap<String, String>,
     if_none_match: Option<String>,
 ) -> Result<warp::reply::Response, Rejection> {
@@ -265,20 +285,22 @@ async fn output(
         return Err(warp::reject::not_found());
     }
     let kind = BlobKind::Output(&name);
-    serve_output(&state, id, kind, &query, if_none_match.as_deref()).await
+    let caller = caller.as_ref();
+    serve_output(&state, caller, id, kind, &query, if_none_match.as_deref()).await
 }
 
 /// The job's output `kind` (200, or 304 when `If-None-Match` names it), its status while pending (202), or
 /// why it failed (422).
 async fn serve_output(
     state: &AppState,
+    caller: Option<&Owner>,
     id: String,
     kind: BlobKind<'_>,
     query: &HashMap<String, String>,
     if_none_match: Option<&str>,
 ) -> Result<warp::reply::Response, Rejection> {
     let wait = wait_of(query)?;
-    let mut job = find(state, &id).await?;
+    let mut job = find(state, caller, &id).await?;
     if !job.is_final() && !wait.is_zero() {
         job = state.jobs.wait_final(&id, wait).await.unwrap_or(job);
     }
@@ -319,8 +341,12 @@ async fn serve_output(
     ),
     security((), ("api_key" = []))
 )]
-async fn status(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
-    let job = find(&state, &id).await?;
+async fn status(
+    id: String,
+    state: AppState,
+    caller: Option<Owner>,
+) -> Result<warp::reply::Response, Rejection> {
+    let job = find(&state, caller.as_ref(), &id).await?;
     Ok(json(
         &JobView::new(&id, &job, &state.link_base),
         StatusCode::OK,
@@ -351,9 +377,10 @@ async fn status(id: String, state: AppState) -> Result<warp::reply::Response, Re
 async fn original(
     id: String,
     state: AppState,
+    caller: Option<Owner>,
     if_none_match: Option<String>,
 ) -> Result<warp::reply::Response, Rejection> {
-    let job = find(&state, &id).await?;
+    let job = find(&state, caller.as_ref(), &id).await?;
     match state.lookup.blob(&id, BlobKind::Original).await? {
         Some(blob) => {
             let etag = conditional::etag(&id, BlobKind::Original);
@@ -380,7 +407,11 @@ async fn original(
     ),
     security((), ("api_key" = []))
 )]
-async fn delete(id: String, state: AppState) -> Result<warp::reply::Response, Rejection> {
+async fn delete(
+    id: String,
+    state: AppState,
+    caller: Option<Owner>,
+) -> Result<warp::reply::Response, Rejection> {
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(ApiError::JobNotFound(id).into());
     }
@@ -389,6 +420,7 @@ async fn delete(id: String, state: AppState) -> Result<warp::reply::Response, Re
         jobs: &state.jobs,
         publisher: state.submitter.publisher(),
         instance: state.submitter.instance(),
+        caller: caller.as_ref(),
     };
     deletion.delete(&id).await?;
     Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())
@@ -416,10 +448,12 @@ async fn delete(id: String, state: AppState) -> Result<warp::reply::Response, Re
 )]
 async fn list(
     state: AppState,
+    caller: Option<Owner>,
     query: HashMap<String, String>,
 ) -> Result<warp::reply::Response, Rejection> {
     let query = ListQuery::parse(&query)?;
-    let page = listing::list(state.lookup.archive(), &query, &state.link_base).await?;
+    let archive = state.lookup.archive();
+    let page = listing::list(archive, caller.as_ref(), &query, &state.link_base).await?;
     Ok(json(&page, StatusCode::OK))
 }
 
@@ -431,13 +465,14 @@ pub(crate) struct FailedBody {
     job: JobView,
 }
 
-async fn find(state: &AppState, id: &str) -> Result<JobState, ApiError> {
+/// The job `id` if `caller` may see it; another owner's job is not found, exactly as a missing one.
+async fn find(state: &AppState, caller: Option<&Owner>, id: &str) -> Result<JobState, ApiError> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(ApiError::JobNotFound(id.to_owned()));
     }
     state
         .lookup
-        .state(id)
+        .state_for(id, caller)
         .await?
         .ok_or_else(|| ApiError::JobNotFound(id.to_owned()))
 }

@@ -51,9 +51,24 @@ impl Application {
     /// Connects, declares the topology and binds the HTTP port (port 0 picks a free one).
     ///
     /// # Errors
-    /// When the broker or MongoDB cannot be reached, or the address cannot be bound.
+    /// When the API keys are misconfigured, the broker or MongoDB cannot be reached, or the address cannot be
+    /// bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
+        let keys = Arc::new(config.api_keys().context("Failed to load the API keys")?);
+        if keys.is_open() {
+            tracing::warn!(
+                "No API keys configured (GATEWAY_API_KEYS, GATEWAY_API_KEYS_FILE): the gateway runs open, every \
+                 client can see, fetch, list and delete every job."
+            );
+        } else {
+            let owners = keys.owner_count();
+            tracing::info!(
+                owners,
+                keys = keys.key_count(),
+                "API keys configured ({owners} owners): jobs are private to their owner."
+            );
+        }
         let instance = config.instance_id();
         let broker = Broker::new(&config.amqp, &format!("imagepipe-gateway {instance}"))
             .context("Failed to configure the broker connection")?;
@@ -79,6 +94,7 @@ impl Application {
             max_upload_bytes: config.max_upload_bytes,
             max_pixels: config.max_pixels,
             link_base: config.link_base().into(),
+            keys,
         };
         let consumer = Arc::new(ConsumerState::default());
         let readiness = Readiness::default()

@@ -16,6 +16,7 @@ use imagepipe_proto::{
 use crate::{
     error::ApiError,
     jobs::{Blob, JobStore},
+    keys::Owner,
     upload::Upload,
 };
 
@@ -59,13 +60,20 @@ impl Submitter {
         &self.publisher
     }
 
-    /// Queues `upload`, whose header said `info`, and returns once the broker confirmed it.
+    /// Queues `upload`, whose header said `info`, for `owner` (none: the gateway runs open), and returns once the
+    /// broker confirmed it.
     ///
     /// # Errors
     /// [`ApiError::QueueFull`] when the broker refuses it (the work queue is at its length limit),
     /// [`ApiError::MessageTooLarge`] when the job's message is larger than the broker accepts,
     /// [`ApiError::BrokerUnavailable`] when it cannot be reached, does not confirm in time, or has no queue bound.
-    pub async fn submit(&self, upload: Upload, info: ImageInfo) -> Result<Accepted, ApiError> {
+    pub async fn submit(
+        &self,
+        upload: Upload,
+        info: ImageInfo,
+        owner: Option<&Owner>,
+    ) -> Result<Accepted, ApiError> {
+        let owner = owner.map(Owner::name).unwrap_or_default();
         let job_id = uuid::Uuid::new_v4().to_string();
         let trace_id = uuid::Uuid::new_v4().simple().to_string();
         // Every line from here on (and the handler's) names the job.
@@ -85,6 +93,7 @@ impl Submitter {
             accepted_by: self.instance.clone(),
             filename: upload.filename.unwrap_or_default(),
             variants: upload.options.variants,
+            owner: owner.to_owned(),
         };
         let envelope = Envelope {
             routing_key: routing::SUBMIT,
@@ -111,14 +120,15 @@ impl Submitter {
                 content_type,
                 data: upload.bytes,
             },
+            owner,
         );
-        self.announce(&job_id, &trace_id).await;
+        self.announce(&job_id, &trace_id, owner).await;
         Ok(Accepted { job_id, trace_id })
     }
 
     /// Tells every replica about the job. Best effort: a replica that misses it still finds the job in MongoDB
     /// once stored.
-    async fn announce(&self, job_id: &str, trace_id: &str) {
+    async fn announce(&self, job_id: &str, trace_id: &str, owner: &str) {
         let event = JobEvent {
             job_id: job_id.to_owned(),
             trace_id: trace_id.to_owned(),
@@ -126,6 +136,7 @@ impl Submitter {
             at_ms: now_ms(),
             by: self.instance.clone(),
             status: JobStatus::Queued as i32,
+            owner: owner.to_owned(),
             ..JobEvent::default()
         };
         let key = routing::event("accepted");

@@ -62,6 +62,9 @@ pub struct JobDocument {
     pub accepted_by: String,
     /// Instance id of the transformer replica that processed it.
     pub processed_by: String,
+    /// The owner whose API key submitted the job; absent when the gateway ran open (no API keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl JobDocument {
@@ -302,6 +305,7 @@ pub(crate) fn plan(
         stored_at,
         accepted_by: archive.accepted_by.clone(),
         processed_by: archive.processed_by.clone(),
+        owner: Some(archive.owner.clone()).filter(|owner| !owner.is_empty()),
     };
     Ok((document, files))
 }
@@ -559,6 +563,26 @@ mod tests {
         assert_eq!(files[1].filename, "job-1/output/default");
         assert_eq!(files[1].metadata.get_str("name").unwrap(), "default");
         assert_eq!(files[1].metadata.get_i64("width").unwrap(), 320);
+    }
+
+    #[test]
+    fn the_owner_is_recorded_only_when_there_is_one() {
+        let (open, _) = plan(&done_archive(), bson::DateTime::now()).unwrap();
+        assert_eq!(open.owner, None);
+        assert!(
+            !bson::to_document(&open).unwrap().contains_key("owner"),
+            "an open gateway's job has no owner field"
+        );
+        let owned = ImageArchive {
+            owner: "alice".into(),
+            ..done_archive()
+        };
+        let (document, _) = plan(&owned, bson::DateTime::now()).unwrap();
+        assert_eq!(document.owner.as_deref(), Some("alice"));
+        let encoded = bson::to_document(&document).unwrap();
+        assert_eq!(encoded.get_str("owner").unwrap(), "alice");
+        let decoded: JobDocument = bson::from_document(encoded).unwrap();
+        assert_eq!(decoded, document);
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl ArchiveStore {
     /// Opens the store on `database` with the GridFS bucket `bucket` (`images` by default) and creates the
     /// indexes it relies on, if missing: the GridFS ones (`files_id` + `n` unique on chunks, `filename` +
     /// `uploadDate` on files), `metadata.job_id` on files, and the listing's sort keys on `jobs`
-    /// (`submitted_at` + `_id` newest first, and the same after `status`).
+    /// (`submitted_at` + `_id` newest first, the same after `status`, and both after `owner`).
     ///
     /// # Errors
     /// [`StoreError::Mongo`] when the database cannot be reached or refuses an index.
@@ -97,6 +97,18 @@ impl ArchiveStore {
         ensure_index(
             &jobs,
             doc! { "status": 1, "submitted_at": -1, "_id": -1 },
+            false,
+        )
+        .await?;
+        ensure_index(
+            &jobs,
+            doc! { "owner": 1, "submitted_at": -1, "_id": -1 },
+            false,
+        )
+        .await?;
+        ensure_index(
+            &jobs,
+            doc! { "owner": 1, "status": 1, "submitted_at": -1, "_id": -1 },
             false,
         )
         .await?;
@@ -162,18 +174,22 @@ impl ArchiveStore {
         JobHistory::new(&self.database).events(job_id).await
     }
 
-    /// Up to `limit` job documents, newest `submitted_at` first (ties: highest id first), only those whose status
-    /// is `status` when given, starting right after `after` when given.
+    /// Up to `limit` job documents, newest `submitted_at` first (ties: highest id first), only those of `owner`
+    /// and those whose status is `status` when given, starting right after `after` when given.
     ///
     /// # Errors
     /// [`StoreError::Mongo`] when the query fails or a document cannot be read.
     pub async fn list_jobs(
         &self,
+        owner: Option<&str>,
         status: Option<&str>,
         after: Option<&JobPosition>,
         limit: u32,
     ) -> Result<Vec<JobDocument>, StoreError> {
         let mut filter = Document::new();
+        if let Some(owner) = owner {
+            filter.insert("owner", owner);
+        }
         if let Some(status) = status {
             filter.insert("status", status);
         }

@@ -142,6 +142,7 @@ impl ArchiveWorker {
             status: status as i32,
             error_code,
             error,
+            owner: document.owner.clone().unwrap_or_default(),
         };
         debug_assert!(matches!(status, JobStatus::Done | JobStatus::Failed));
         let routing_key = routing::event("stored");

@@ -8,5 +8,6 @@ mod listing;
 mod metrics;
 mod openapi;
 mod outage;
+mod owners;
 mod pipeline;
 mod submit;

@@ -166,6 +166,7 @@ pub(crate) fn archive(job: &ImageSubmitted, report: &Report, by: &str) -> ImageA
         processed_by: by.to_owned(),
         filename: job.filename.clone(),
         variants: report.variants.clone(),
+        owner: job.owner.clone(),
     }
 }
 
@@ -195,6 +196,7 @@ mod tests {
             }),
             accepted_by: "gw".into(),
             filename: "a.png".into(),
+            owner: "alice".into(),
             ..ImageSubmitted::default()
         }
     }
@@ -255,6 +257,7 @@ mod tests {
             (archive.accepted_by.as_str(), archive.filename.as_str()),
             ("gw", "a.png")
         );
+        assert_eq!(archive.owner, "alice", "the owner travels to save2db");
     }
 
     #[test]

@@ -126,6 +126,7 @@ pub fn job(original: Vec<u8>, spec: imagepipe_proto::v1::TransformSpec) -> Image
         accepted_by: GATEWAY.into(),
         filename: "test-image".into(),
         variants: Vec::new(),
+        owner: String::new(),
     }
 }
 
