@@ -2,11 +2,13 @@
 //! for a missing job, and does not see it listed), a request without a valid key gets 401, the open routes stay
 //! open; the stored job document records the owner.
 
+use futures_util::TryStreamExt as _;
 use imagepipe_gateway::keys::{self, Owner};
+use mongodb::bson::{Document, doc};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::Value;
 
-use crate::helpers::{Stack, error_of, get, picture, post_image, stored};
+use crate::helpers::{Stack, error_of, get, mongodb_uri, picture, post_image, stored};
 
 const ALICE_KEY: &str = "ipk_alice-test-key";
 const BOB_KEY: &str = "ipk_bob-test-key";
@@ -98,7 +100,7 @@ async fn a_job_is_its_owners_alone() {
     }
     // Bob gets what a job that never existed gets.
     let missing = uuid::Uuid::new_v4().to_string();
-    for path in ["", "/status", "/original", "/default"] {
+    for path in ["", "/status", "/original", "/default", "/events"] {
         not_found_as_if_missing(get(&bob, format!("{base}/image/{id}{path}")).await, &id).await;
         let response = get(&bob, format!("{base}/image/{missing}{path}")).await;
         not_found_as_if_missing(response, &missing).await;
@@ -129,6 +131,30 @@ async fn a_job_is_its_owners_alone() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["items"].as_array().unwrap().len(), 1, "{body}");
     assert_eq!(body["items"][0]["id"], bobs.as_str());
+    // The owner's listing is indexed.
+    let indexes: Vec<Document> = mongodb::Client::with_uri_str(mongodb_uri())
+        .await
+        .unwrap()
+        .database(&stack.database)
+        .collection::<Document>("jobs")
+        .list_indexes()
+        .await
+        .unwrap()
+        .map_ok(|index| index.keys)
+        .try_collect()
+        .await
+        .unwrap();
+    for keys in [
+        doc! { "owner": 1, "submitted_at": -1, "_id": -1 },
+        doc! { "owner": 1, "status": 1, "submitted_at": -1, "_id": -1 },
+    ] {
+        assert!(
+            indexes
+                .iter()
+                .any(|index| index.to_string() == keys.to_string()),
+            "{keys} in {indexes:?}"
+        );
+    }
 
     // A replica that never saw the job in memory reads the owner from MongoDB.
     let second = stack.gateway(&["--api-keys", &keys]).await;
@@ -177,6 +203,7 @@ async fn without_a_valid_key_the_job_routes_answer_401() {
             client.get(format!("{base}/image/{id}/status")),
             client.get(format!("{base}/image/{id}/original")),
             client.get(format!("{base}/image/{id}/thumb")),
+            client.get(format!("{base}/image/{id}/events")),
             client.delete(format!("{base}/image/{id}")),
             client.get(format!("{base}/images")),
         ];
