@@ -106,7 +106,7 @@ impl Config {
         Ok(())
     }
 
-    /// The configured API keys (none: the gateway runs open).
+    /// The configured API keys (none: the gateway runs open; an empty `GATEWAY_API_KEYS` has none).
     ///
     /// # Errors
     /// [`KeyConfigError`] when the key file cannot be read, an entry is malformed, or a key appears twice.
@@ -229,6 +229,8 @@ mod tests {
             Config::try_parse_from(["imagepipe-gateway", "--api-keys-file", "/nonexistent"])
                 .unwrap();
         assert!(config.api_keys().is_err(), "a missing file stops the start");
+        let config = Config::try_parse_from(["imagepipe-gateway", "--api-keys", ""]).unwrap();
+        assert!(config.api_keys().unwrap().is_open(), "an empty list: open");
     }
 
     #[test]
