@@ -232,7 +232,7 @@ async fn without_a_valid_key_the_job_routes_answer_401() {
         .unwrap();
     assert_eq!(error_of(basic, 401).await["code"], "unauthorized");
     // The open routes stay open.
-    for path in ["/healthz", "/readyz"] {
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"] {
         assert_eq!(
             get(&anonymous, format!("{base}{path}")).await.status(),
             200,
