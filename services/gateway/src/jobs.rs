@@ -9,6 +9,8 @@ use imagepipe_proto::v1::{ImageInfo, ImageResult, JobEvent, JobStatus, job_event
 use quick_cache::{Weighter, sync::Cache};
 use tokio::sync::watch;
 
+use crate::timeline::{Step, Timeline};
+
 /// Why a job failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobFailure {
@@ -45,6 +47,8 @@ pub struct JobState {
     /// Whose job it is: `Some("")` for a job of an open gateway (no owner), `None` while this replica does not
     /// know (it heard of the job only from events that do not name the owner; MongoDB knows once stored).
     pub owner: Option<String>,
+    /// The steps of the job's life this replica heard of (see [`crate::timeline`]).
+    pub timeline: Timeline,
 }
 
 impl JobState {
@@ -57,6 +61,7 @@ impl JobState {
             failure: None,
             stored: false,
             owner: None,
+            timeline: Timeline::default(),
         }
     }
 
@@ -197,6 +202,9 @@ impl JobStore {
         ) {
             self.update(&event.job_id, |state| learn_owner(state, &event.owner));
         }
+        if let Some(step) = Step::of_event(event) {
+            self.update(&event.job_id, |state| state.timeline.record(step));
+        }
         match event.kind() {
             job_event::Kind::Accepted | job_event::Kind::Unspecified => {
                 self.update(&event.job_id, |_| false);
@@ -251,8 +259,9 @@ impl JobStore {
             });
         }
         self.update(&result.job_id, |state| {
+            let recorded = state.timeline.record(Step::of_result(result));
             if state.is_final() {
-                return false;
+                return recorded;
             }
             state.status = result.status();
             state.outputs = outputs;
@@ -266,13 +275,25 @@ impl JobStore {
         });
     }
 
-    /// Records a final state read back from MongoDB.
+    /// Records a final state read back from MongoDB (keeping the steps this replica heard of).
     pub fn remember(&self, job_id: &str, known: JobState) {
         self.update(job_id, |state| {
+            let mut known = known;
+            known.timeline.merge(state.timeline.steps().iter().cloned());
             let changed = *state != known;
             *state = known;
             changed
         });
+    }
+
+    /// Adds `steps` (from the job's history in MongoDB) to the timeline of a job this replica knows.
+    pub fn record_steps(&self, job_id: &str, steps: impl IntoIterator<Item = Step>) {
+        if self.is_deleted(job_id) {
+            return;
+        }
+        if let Some(slot) = self.states.get(job_id) {
+            slot.send_if_modified(|state| state.timeline.merge(steps));
+        }
     }
 
     /// Waits up to `timeout` for the job to become final; returns its state then (or at the timeout), or `None`
@@ -521,6 +542,62 @@ mod tests {
         store.forget("j1");
         store.forget("never-seen");
         assert!(store.is_deleted("never-seen"));
+    }
+
+    #[test]
+    fn events_and_results_make_the_timeline_and_reads_from_mongodb_keep_it() {
+        let store = JobStore::new(100, 1 << 20);
+        let at = |kind, at_ms, by: &str| JobEvent {
+            at_ms,
+            by: by.into(),
+            ..event(kind, JobStatus::Unspecified)
+        };
+        store.apply_event(&at(job_event::Kind::Started, 20, "tf"));
+        store.apply_event(&at(job_event::Kind::Accepted, 10, "gw"));
+        store.apply_event(&at(job_event::Kind::Accepted, 10, "gw"));
+        store.apply_result(&ImageResult {
+            finished_at_ms: 30,
+            processed_by: "tf".into(),
+            ..done()
+        });
+        // The end event is the result's step again.
+        store.apply_event(&at(job_event::Kind::Done, 30, "tf"));
+        let steps = |store: &JobStore| -> Vec<(&'static str, i64)> {
+            store
+                .state("j1")
+                .unwrap()
+                .timeline
+                .steps()
+                .iter()
+                .map(|step| (step.kind.name(), step.at_ms))
+                .collect()
+        };
+        assert_eq!(
+            steps(&store),
+            [("accepted", 10), ("started", 20), ("done", 30)]
+        );
+        let mut known = store.state("j1").unwrap();
+        known.timeline = Timeline::default();
+        known.stored = true;
+        store.remember("j1", known);
+        assert_eq!(
+            steps(&store).len(),
+            3,
+            "remembering a document keeps the steps"
+        );
+        let stored = Step {
+            kind: job_event::Kind::Stored,
+            at_ms: 40,
+            by: "s2d".into(),
+            status: JobStatus::Done,
+            failure: None,
+        };
+        store.record_steps("j1", [stored.clone()]);
+        store.record_steps("unknown", [stored]);
+        assert_eq!(steps(&store).last(), Some(&("stored", 40)));
+        assert_eq!(store.state("unknown"), None, "history never creates a job");
+        store.apply_event(&at(job_event::Kind::Deleted, 50, "gw"));
+        assert_eq!(store.state("j1"), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! - [`metrics`] and [`http_metrics`]: the gateway's Prometheus series (jobs, latency, bytes, cache; requests
 //!   by route template) and the one log line per request.
 //! - [`view`]: the status JSON.
+//! - [`timeline`]: a job's steps (accepted, started, done or failed, stored), heard and from its history.
 //! - [`delete`]: deleting a stored job everywhere (`DELETE /image/{id}`).
 //! - [`listing`]: the page of stored jobs `GET /images` answers, and its cursor.
 //! - [`error`] and [`rejection`]: `ApiError` and the one handler that turns errors into JSON responses.
@@ -48,6 +49,7 @@ pub mod replies;
 pub mod routes;
 pub mod startup;
 pub mod submit;
+pub mod timeline;
 pub mod upload;
 pub mod view;
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use imagepipe_proto::v1::{ImageFormat, ImageInfo, JobStatus};
+use imagepipe_proto::v1::{ImageFormat, ImageInfo, JobStatus, job_event};
 use imagepipe_save2db::{ArchiveStore, JobDocument, StoredFile};
 
 use crate::{
@@ -12,6 +12,7 @@ use crate::{
     error::ApiError,
     jobs::{Blob, BlobKind, DEFAULT_OUTPUT, JobFailure, JobState, JobStore, OutputInfo},
     keys::Owner,
+    timeline::{Step, Timeline},
 };
 
 /// Reads jobs from memory, falling back to the archive.
@@ -89,6 +90,28 @@ impl Lookup {
         Ok(visible.then_some(state))
     }
 
+    /// `state` of job `job_id` with its whole timeline, for the status document: the steps this replica heard
+    /// of, completed from the history save2db keeps in MongoDB, unless this replica heard every step there is
+    /// (see [`heard_everything`]), which spares a query. What MongoDB adds is remembered. A history that cannot
+    /// be read leaves the timeline as this replica knows it: the status is worth more than its history.
+    pub async fn with_history(&self, job_id: &str, mut state: JobState) -> JobState {
+        if heard_everything(&state) {
+            return state;
+        }
+        match self.archive.history(job_id).await {
+            Ok(events) => {
+                let steps: Vec<Step> = events.iter().filter_map(Step::of_stored).collect();
+                if state.timeline.merge(steps.iter().cloned()) {
+                    self.jobs.record_steps(job_id, steps);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%job_id, %error, "Could not read the job's history; its timeline is what this replica heard.");
+            }
+        }
+        state
+    }
+
     /// The job's original or output bytes, or `None` when neither memory nor MongoDB has them (yet).
     ///
     /// # Errors
@@ -148,6 +171,18 @@ fn lacks_outputs(state: &JobState) -> bool {
     state.status == JobStatus::Done && state.stored && state.outputs.is_empty()
 }
 
+/// Whether this replica heard every step of the job so far, so its history in MongoDB has nothing more: it
+/// heard the job accepted, and its end and its storing once the job got that far. (Every replica hears every
+/// job event; one that started after the job was accepted, or forgot it, did not.)
+fn heard_everything(state: &JobState) -> bool {
+    let timeline = &state.timeline;
+    timeline.has(job_event::Kind::Accepted)
+        && (!state.is_final()
+            || timeline.has(job_event::Kind::Done)
+            || timeline.has(job_event::Kind::Failed))
+        && (!state.stored || timeline.has(job_event::Kind::Stored))
+}
+
 /// Refuses `name` when the job's known outputs (`names`, empty while unknown) do not include it.
 fn check_output<'a>(
     job_id: &str,
@@ -188,6 +223,7 @@ fn state_of(document: &JobDocument) -> JobState {
         }),
         stored: true,
         owner: Some(document.owner.clone().unwrap_or_default()),
+        timeline: Timeline::default(),
     }
 }
 
@@ -204,6 +240,35 @@ fn format_of(file: &StoredFile) -> ImageFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_is_read_until_this_replica_heard_every_step() {
+        let step = |kind| Step {
+            kind,
+            at_ms: 1,
+            by: "x".into(),
+            status: JobStatus::Unspecified,
+            failure: None,
+        };
+        let mut state = JobState::queued();
+        assert!(
+            !heard_everything(&state),
+            "joined after the job was accepted"
+        );
+        state.timeline.record(step(job_event::Kind::Accepted));
+        assert!(heard_everything(&state));
+        state.status = JobStatus::Done;
+        assert!(!heard_everything(&state), "done, but the end was not heard");
+        state.timeline.record(step(job_event::Kind::Done));
+        assert!(heard_everything(&state));
+        state.stored = true;
+        assert!(
+            !heard_everything(&state),
+            "stored, but the storing was not heard"
+        );
+        state.timeline.record(step(job_event::Kind::Stored));
+        assert!(heard_everything(&state));
+    }
 
     #[test]
     fn only_known_outputs_are_refused() {

@@ -347,6 +347,8 @@ async fn status(
     caller: Option<Owner>,
 ) -> Result<warp::reply::Response, Rejection> {
     let job = find(&state, caller.as_ref(), &id).await?;
+    // Only the status document reads the job's history: the image routes stay one lookup.
+    let job = state.lookup.with_history(&id, job).await;
     Ok(json(
         &JobView::new(&id, &job, &state.link_base),
         StatusCode::OK,

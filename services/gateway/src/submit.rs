@@ -139,6 +139,8 @@ impl Submitter {
             owner: owner.to_owned(),
             ..JobEvent::default()
         };
+        // This replica's timeline has the step even if the event cannot be published (its echo is no duplicate).
+        self.jobs.apply_event(&event);
         let key = routing::event("accepted");
         let envelope = Envelope::event(&key, job_id, trace_id);
         if let Err(error) = self.publisher.publish(envelope, &event).await {

@@ -1,9 +1,13 @@
-//! The status document clients see: `{"id", "status", "links", "result"?, "outputs"?, "error"?}`.
+//! The status document clients see: `{"id", "status", "links", "result"?, "outputs"?, "error"?, "timeline"?}`.
 
 use imagepipe_proto::v1::ImageInfo;
 use serde::Serialize;
 
-use crate::jobs::{JobState, OutputInfo};
+use crate::{
+    jobs::{JobState, OutputInfo},
+    listing::rfc3339_millis,
+    timeline::Step,
+};
 
 /// A job's status as JSON.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -21,6 +25,27 @@ pub struct JobView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<OutputView>,
     /// Why the job failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorView>,
+    /// The steps of the job's life, oldest first: what happened, when, and which replica did it. Complete (with
+    /// the history save2db keeps) in `GET /image/{id}/status`; elsewhere what this replica heard of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<StepView>,
+}
+
+/// One step of a job's life.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct StepView {
+    /// `accepted`, `started`, `done`, `failed` or `stored`.
+    pub event: &'static str,
+    /// When, as RFC 3339 in UTC with milliseconds (`2025-01-01T12:00:00.123Z`).
+    pub at: String,
+    /// The instance id of the replica (gateway, transformer or save2db) that did it.
+    pub by: String,
+    /// The job's status after this step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    /// Why the job failed, on `failed` (and on `stored` of a failed job).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorView>,
 }
@@ -90,6 +115,23 @@ impl JobView {
                 .map(|output| OutputView::new(id, output, base))
                 .collect(),
             error: state.failure.as_ref().map(|failure| ErrorView {
+                code: failure.code.clone(),
+                message: failure.message.clone(),
+            }),
+            timeline: state.timeline.steps().iter().map(StepView::from).collect(),
+        }
+    }
+}
+
+impl From<&Step> for StepView {
+    fn from(step: &Step) -> Self {
+        Self {
+            event: step.kind.name(),
+            at: rfc3339_millis(step.at_ms),
+            by: step.by.clone(),
+            status: (step.status != imagepipe_proto::v1::JobStatus::Unspecified)
+                .then(|| step.status.name()),
+            error: step.failure.as_ref().map(|failure| ErrorView {
                 code: failure.code.clone(),
                 message: failure.message.clone(),
             }),
@@ -196,5 +238,48 @@ mod tests {
         let json = serde_json::to_value(JobView::new("a", &state, "")).unwrap();
         assert_eq!(json["status"], "failed");
         assert_eq!(json["error"]["code"], "decode_failed");
+        assert!(json.get("timeline").is_none(), "no steps, no timeline");
+    }
+
+    #[test]
+    fn the_timeline_says_what_happened_when_and_by_whom() {
+        use imagepipe_proto::v1::job_event::Kind;
+
+        let step = |kind, at_ms, by: &str, status| Step {
+            kind,
+            at_ms,
+            by: by.into(),
+            status,
+            failure: None,
+        };
+        let mut state = JobState::queued();
+        state.timeline.record(step(
+            Kind::Accepted,
+            1_700_000_000_000,
+            "gw-1",
+            JobStatus::Queued,
+        ));
+        let mut failed = step(Kind::Failed, 1_700_000_000_250, "tf-1", JobStatus::Failed);
+        failed.failure = Some(JobFailure {
+            code: "decode_failed".into(),
+            message: "bad".into(),
+        });
+        state.timeline.record(failed);
+        state.timeline.record(step(
+            Kind::Stored,
+            1_700_000_000_300,
+            "s2d-1",
+            JobStatus::Unspecified,
+        ));
+        let json = serde_json::to_value(JobView::new("a", &state, "")).unwrap();
+        assert_eq!(
+            json["timeline"],
+            serde_json::json!([
+                {"event": "accepted", "at": "2023-11-14T22:13:20.000Z", "by": "gw-1", "status": "queued"},
+                {"event": "failed", "at": "2023-11-14T22:13:20.250Z", "by": "tf-1", "status": "failed",
+                 "error": {"code": "decode_failed", "message": "bad"}},
+                {"event": "stored", "at": "2023-11-14T22:13:20.300Z", "by": "s2d-1"}
+            ])
+        );
     }
 }

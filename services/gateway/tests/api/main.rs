@@ -11,3 +11,4 @@ mod outage;
 mod owners;
 mod pipeline;
 mod submit;
+mod timeline;
