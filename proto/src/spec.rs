@@ -28,7 +28,7 @@ pub const MAX_VARIANTS: usize = 16;
 pub const MAX_VARIANT_NAME: usize = 32;
 
 /// Names a variant may not take: they are the sub-resources of `GET /image/{id}/…`.
-pub const RESERVED_VARIANT_NAMES: [&str; 3] = ["original", "status", "variants"];
+pub const RESERVED_VARIANT_NAMES: [&str; 4] = ["original", "status", "variants", "events"];
 
 /// A spec or variant list outside what the contract allows, with a message for the person who sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -308,6 +308,16 @@ impl JobStore {
         })
     }
 
+    /// A receiver that sees every change of the job's state from now on, if this replica holds the job (and
+    /// it was not deleted). It ends (`changed()` fails) when the replica forgets the job.
+    #[must_use]
+    pub fn watch(&self, job_id: &str) -> Option<watch::Receiver<JobState>> {
+        if self.is_deleted(job_id) {
+            return None;
+        }
+        self.states.get(job_id).map(|slot| slot.subscribe())
+    }
+
     /// Cached bytes of a job. [`BlobKind::Main`] is found only once this replica knows the job's outputs.
     #[must_use]
     pub fn blob(&self, job_id: &str, kind: BlobKind<'_>) -> Option<Blob> {

@@ -21,6 +21,8 @@
 //!   by route template) and the one log line per request.
 //! - [`view`]: the status JSON.
 //! - [`timeline`]: a job's steps (accepted, started, done or failed, stored), heard and from its history.
+//! - [`events`]: the status, live, as Server-Sent Events (`GET /image/{id}/events`).
+//! - [`web`]: the web page (`GET /`) and its assets, built into the binary.
 //! - [`delete`]: deleting a stored job everywhere (`DELETE /image/{id}`).
 //! - [`listing`]: the page of stored jobs `GET /images` answers, and its cursor.
 //! - [`error`] and [`rejection`]: `ApiError` and the one handler that turns errors into JSON responses.
@@ -34,6 +36,7 @@ pub mod config;
 pub mod delete;
 pub mod error;
 pub mod error_codes;
+pub mod events;
 pub mod jobs;
 pub mod keys;
 pub mod http_metrics;
@@ -52,6 +55,7 @@ pub mod submit;
 pub mod timeline;
 pub mod upload;
 pub mod view;
+pub mod web;
 
 pub use config::Config;
 pub use startup::Application;

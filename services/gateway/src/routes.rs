@@ -1,6 +1,6 @@
 //! The HTTP API: `POST /image`, `GET /image/{id}`, `GET /image/{id}/status`, `GET /image/{id}/original`,
-//! `GET /image/{id}/{output}`, `DELETE /image/{id}`, `GET /images`, and the health routes, all behind the one
-//! rejection handler.
+//! `GET /image/{id}/{output}`, `GET /image/{id}/events`, `DELETE /image/{id}`, `GET /images`, the web page
+//! (`GET /`, `/assets/…`) and the health routes, all behind the one rejection handler.
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
 
@@ -18,6 +18,7 @@ use crate::{
     auth, conditional,
     delete::Deletion,
     error::ApiError,
+    events::{Follow, Replica},
     jobs::{Blob, BlobKind, JobState, JobStore},
     keys::{ApiKeys, Owner},
     listing::{self, ListQuery},
@@ -27,6 +28,7 @@ use crate::{
     submit::Submitter,
     upload::{self, UploadRequest},
     view::JobView,
+    web,
 };
 
 // The types the handlers' `#[utoipa::path]` attributes name (see `crate::openapi`).
@@ -78,6 +80,8 @@ pub struct AppState {
     pub link_base: Arc<str>,
     /// The API keys (none: the gateway runs open).
     pub keys: Arc<ApiKeys>,
+    /// Becomes `true` when the gateway shuts down (live status streams end then).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The whole API, errors included.
@@ -85,6 +89,7 @@ pub fn routes(
     state: AppState,
     readiness: Readiness,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let web = web::routes(state.max_upload_bytes);
     // Every job route names its caller (401 without a valid key when keys are configured).
     let caller = auth::caller(Arc::clone(&state.keys));
     let with_state = warp::any().map(move || state.clone());
@@ -116,7 +121,12 @@ pub fn routes(
         .and(caller.clone())
         .and(if_none_match())
         .and_then(original);
-    // After `status` and `original`, which are not output names (the contract reserves them).
+    let events = warp::path!("image" / String / "events")
+        .and(warp::get())
+        .and(with_state.clone())
+        .and(caller.clone())
+        .and_then(events);
+    // After `status`, `original` and `events`, which are not output names (the contract reserves them).
     let output = warp::path!("image" / String / String)
         .and(warp::get())
         .and(with_state.clone())
@@ -137,10 +147,12 @@ pub fn routes(
         .and_then(list);
     health::routes(readiness)
         .or(crate::openapi::routes())
+        .or(web)
         .or(submit)
         .or(result)
         .or(status)
         .or(original)
+        .or(events)
         .or(output)
         .or(delete)
         .or(list)
@@ -390,6 +402,42 @@ async fn original(
         }
         None => Ok(pending(&state, &id, &job)),
     }
+}
+
+/// The job's status, live, as Server-Sent Events; see [`crate::events`].
+#[utoipa::path(
+    get,
+    path = "/image/{id}/events",
+    tag = "jobs",
+    summary = "Follow a job live",
+    description = "Server-Sent Events: a `status` event (data: the status document as JSON) now and at every change, \
+        until the job is done or failed; an `error` event (data: `{\"code\", \"message\"}`) if it is deleted meanwhile.",
+    params(("id" = String, Path, description = "The job id (a UUID), as `POST /image` answered it.")),
+    responses(
+        (status = 200, description = "The event stream.", content(("text/event-stream"))),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`", body = ErrorBody),
+    ),
+    security((), ("api_key" = []))
+)]
+async fn events(
+    id: String,
+    state: AppState,
+    caller: Option<Owner>,
+) -> Result<warp::reply::Response, Rejection> {
+    // The owner is checked once: a job's owner never changes.
+    let first = find(&state, caller.as_ref(), &id).await?;
+    let follow = Follow {
+        source: Replica {
+            lookup: state.lookup.clone(),
+            jobs: Arc::clone(&state.jobs),
+        },
+        job_id: id,
+        link_base: Arc::clone(&state.link_base),
+        stopping: state.stopping.clone(),
+        recheck: crate::events::RECHECK,
+    };
+    Ok(follow.reply(first))
 }
 
 /// `204` once the stored job is deleted everywhere; see [`crate::delete`].

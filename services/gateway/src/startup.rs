@@ -12,7 +12,7 @@ use imagepipe_common::{
     retry::{STARTUP_PATIENCE, with_backoff},
 };
 use imagepipe_save2db::ArchiveStore;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::Config,
@@ -36,6 +36,7 @@ pub struct Application {
     readiness: Readiness,
     consumer: Arc<ConsumerState>,
     config: Config,
+    stopping: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Application {
@@ -87,6 +88,7 @@ impl Application {
         let jobs = Arc::new(JobStore::new(config.max_tracked_jobs, config.cache_bytes));
         let submitter =
             Submitter::new(Publisher::new(broker.clone()), Arc::clone(&jobs), &instance);
+        let stopping = watch::Sender::new(false);
         let state = AppState {
             submitter: Arc::new(submitter),
             lookup: Lookup::new(Arc::clone(&jobs), archive),
@@ -95,6 +97,7 @@ impl Application {
             max_pixels: config.max_pixels,
             link_base: config.link_base().into(),
             keys,
+            stopping: stopping.subscribe(),
         };
         let consumer = Arc::new(ConsumerState::default());
         let readiness = Readiness::default()
@@ -114,6 +117,7 @@ impl Application {
             readiness,
             consumer,
             config,
+            stopping,
         })
     }
 
@@ -138,7 +142,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let shutdown = shutdown.shared();
+        let stopping = self.stopping;
+        let shutdown = async move {
+            shutdown.await;
+            // Live status streams end, so the graceful shutdown does not wait for them.
+            stopping.send_replace(true);
+        }
+        .shared();
         let handler = Arc::new(ReplyHandler::new(
             Arc::clone(&self.state.jobs),
             &self.instance,

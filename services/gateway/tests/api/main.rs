@@ -2,6 +2,7 @@
 //! save2db) on port 0 against the real RabbitMQ and MongoDB-protocol server, each test in its own namespace
 //! and database, driven through HTTP only.
 
+mod browser;
 mod delete;
 mod helpers;
 mod listing;
