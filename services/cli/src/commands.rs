@@ -6,6 +6,7 @@ use crate::{
     client::ApiClient,
     config::{Cli, Command},
     error::CliError,
+    status,
     table::Table,
     upload,
 };
@@ -37,10 +38,14 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Status { id } => {
+        Command::Status { id, json: true } => {
             let status = client.status_json(&id).await?;
             let text = serde_json::to_string_pretty(&status).unwrap_or_else(|_| status.to_string());
             println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { id, json: false } => {
+            print!("{}", status::render(&client.status(&id).await?));
             Ok(ExitCode::SUCCESS)
         }
         Command::Get {

@@ -33,10 +33,13 @@ pub enum Command {
     /// Upload images (files, or every image file in a directory), wait for each result and download every
     /// output as `<stem>.<output>.<format>`; prints a summary and exits with 1 if any image failed.
     Upload(UploadArgs),
-    /// Print a job's status document.
+    /// Print a job's status, outputs or reason, and its timeline (when each step happened, on which replica).
     Status {
         /// The job id.
         id: String,
+        /// Print the gateway's status document (JSON) instead.
+        #[arg(long)]
+        json: bool,
     },
     /// Download a job's result (or one named output) to a file.
     Get {

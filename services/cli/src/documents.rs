@@ -15,6 +15,23 @@ pub struct JobStatus {
     /// The main result (what `GET /image/{id}` serves), once done.
     #[serde(default)]
     pub result: Option<ResultInfo>,
+    /// Why it failed.
+    #[serde(default)]
+    pub error: Option<ErrorBody>,
+    /// The steps of the job's life, oldest first.
+    #[serde(default)]
+    pub timeline: Vec<TimelineStep>,
+}
+
+/// One step of a job's life.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TimelineStep {
+    /// `accepted`, `started`, `done`, `failed` or `stored`.
+    pub event: String,
+    /// When (RFC 3339, UTC, milliseconds).
+    pub at: String,
+    /// The replica that did it.
+    pub by: String,
 }
 
 /// One output of a job.

@@ -10,6 +10,7 @@
 //! - [`files`]: which files an upload sends and what its outputs are called.
 //! - [`client`]: [`ApiClient`], the API as calls, with the `503` retries.
 //! - [`documents`]: the JSON documents the gateway answers with.
+//! - [`status`]: what `imagepipe status` prints (the status, then the timeline).
 //! - [`table`]: plain-text tables and byte sizes.
 //! - [`error`]: [`CliError`], what a command can fail with.
 
@@ -19,6 +20,7 @@ pub mod config;
 pub mod documents;
 pub mod error;
 pub mod files;
+pub mod status;
 pub mod table;
 pub mod upload;
 

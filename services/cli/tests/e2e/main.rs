@@ -88,13 +88,34 @@ async fn uploads_a_directory_and_manages_its_jobs() {
         ]
     );
 
-    // status prints the status document; the server can come from IMAGEPIPE_URL.
-    let status = imagepipe(&["status", &a], &[("IMAGEPIPE_URL", server)]).await;
+    // status --json prints the status document; the server can come from IMAGEPIPE_URL.
+    let status = imagepipe(&["status", &a, "--json"], &[("IMAGEPIPE_URL", server)]).await;
     assert!(status.status.success(), "{}", stderr(&status));
     let document: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
     assert_eq!(document["status"], "done");
     assert_eq!(document["outputs"].as_array().unwrap().len(), 2);
     assert!(stdout(&status).contains("\n  \"id\""), "pretty-printed");
+    // Without --json: the status, then the timeline as a table, a line per step in order.
+    let status = imagepipe(&["status", &a], &[("IMAGEPIPE_URL", server)]).await;
+    assert!(status.status.success(), "{}", stderr(&status));
+    let text = stdout(&status);
+    assert!(
+        text.contains(&format!("job     {a}\nstatus  done\n")),
+        "{text}"
+    );
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("TIME"))
+        .collect();
+    assert!(
+        table[0].split_whitespace().eq(["TIME", "EVENT", "BY"]),
+        "{text}"
+    );
+    let steps: Vec<&str> = table[1..]
+        .iter()
+        .map(|line| line.split_whitespace().nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(steps[..3], ["accepted", "started", "done"], "{text}");
 
     // get fetches the main result or a named output.
     let fetched = scratch_dir();
