@@ -122,18 +122,20 @@ impl Submitter {
             },
             owner,
         );
-        self.announce(&job_id, &trace_id, owner).await;
+        self.announce(&job_id, &trace_id, owner, message.submitted_at_ms)
+            .await;
         Ok(Accepted { job_id, trace_id })
     }
 
     /// Tells every replica about the job. Best effort: a replica that misses it still finds the job in MongoDB
-    /// once stored.
-    async fn announce(&self, job_id: &str, trace_id: &str, owner: &str) {
+    /// once stored. The event is dated `at_ms`, the submission's time, before any transformer can start the job
+    /// (so the timeline never shows a start before the acceptance).
+    async fn announce(&self, job_id: &str, trace_id: &str, owner: &str, at_ms: i64) {
         let event = JobEvent {
             job_id: job_id.to_owned(),
             trace_id: trace_id.to_owned(),
             kind: job_event::Kind::Accepted as i32,
-            at_ms: now_ms(),
+            at_ms,
             by: self.instance.clone(),
             status: JobStatus::Queued as i32,
             owner: owner.to_owned(),
