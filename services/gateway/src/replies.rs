@@ -1,6 +1,6 @@
 //! The replica's reply queue: results of the jobs it accepted (`image.result.<instance>`) and every job event
-//! (`job.event.*`: accepted, started, stored, deleted), fed into the [`JobStore`]. A `deleted` event makes the
-//! replica forget the job, whichever replica deleted it.
+//! (`job.event.*`: accepted, started, done, failed, stored, deleted), fed into the [`JobStore`]. A `deleted`
+//! event makes the replica forget the job, whichever replica deleted it.
 //!
 //! The queue is not exclusive: it outlives a dropped connection (so results published while the gateway
 //! reconnects wait for it) and expires a minute after its replica is gone for good.
