@@ -191,7 +191,6 @@ pub fn routes(
     security((), ("api_key" = []))
 )]
 #[tracing::instrument(name = "submit", skip_all, fields(job_id = tracing::field::Empty, trace_id = tracing::field::Empty))]
-#[tracing::instrument(name = "submit", skip_all, fields(job_id = tracing::field::Empty, trace_id = tracing::field::Empty))]
 async fn submit<S, B>(
     state: AppState,
     caller: Option<Owner>,
