@@ -1,8 +1,16 @@
 //! Conditional GETs of a job's images: each image URL has a strong `ETag`, and a request whose
 //! `If-None-Match` names it gets `304 Not Modified` without the bytes. A job's images never change once
-//! written, so the tag only has to name the image, not hash it.
+//! written, so the tag only has to name the image, not hash it, and every image may be cached for a year.
+
+use warp::http::{HeaderName, HeaderValue, header};
 
 use crate::jobs::BlobKind;
+
+/// `Cache-Control` of an image anyone may fetch: shared caches (CDNs, proxies) may keep it for a year.
+const PUBLIC: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of an owner's image (API keys configured): only the caller's own client may keep it, so a
+/// shared cache never hands one owner's image to another.
+const PRIVATE: &str = "private, max-age=31536000, immutable";
 
 /// The `ETag` of job `id`'s image `kind` (quoted, as the header carries it): `"{id}"` for the job's own URL,
 /// `"{id}/{name}"` for an output, `"{id}/original"` for the upload.
@@ -26,6 +34,20 @@ pub fn not_modified(if_none_match: Option<&str>, etag: &str) -> bool {
     })
 }
 
+/// The cache headers of an image response: public when the gateway runs open; private and varying by
+/// `Authorization` when the image belongs to an owner.
+#[must_use]
+pub fn cache_headers(owned: bool) -> Vec<(HeaderName, HeaderValue)> {
+    if owned {
+        vec![
+            (header::CACHE_CONTROL, HeaderValue::from_static(PRIVATE)),
+            (header::VARY, HeaderValue::from_static("authorization")),
+        ]
+    } else {
+        vec![(header::CACHE_CONTROL, HeaderValue::from_static(PUBLIC))]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +68,17 @@ mod tests {
         assert!(!not_modified(Some("\"j\""), tag));
         assert!(!not_modified(Some(""), tag));
         assert!(!not_modified(None, tag));
+    }
+
+    #[test]
+    fn owned_images_stay_out_of_shared_caches() {
+        let open = cache_headers(false);
+        assert_eq!(
+            open,
+            vec![(header::CACHE_CONTROL, HeaderValue::from_static(PUBLIC))]
+        );
+        let owned = cache_headers(true);
+        assert!(owned.contains(&(header::CACHE_CONTROL, HeaderValue::from_static(PRIVATE))));
+        assert!(owned.contains(&(header::VARY, HeaderValue::from_static("authorization"))));
     }
 }

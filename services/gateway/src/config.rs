@@ -137,6 +137,8 @@ pub enum Command {
     /// API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the OpenAPI document (what `GET /openapi.json` serves) and exit.
+    Openapi,
 }
 
 /// `keys …`.

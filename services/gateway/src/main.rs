@@ -20,6 +20,10 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if let Some(Command::Openapi) = &config.command {
+        println!("{}", imagepipe_gateway::openapi::document());
+        return Ok(());
+    }
     telemetry::init("gateway", &config.log);
     Application::build(config)
         .await?

@@ -234,7 +234,7 @@ where
             ),
             headers(
                 ("ETag" = String, description = "The image's tag, for `If-None-Match`."),
-                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`: results never change.")
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` (`private, …` with `Vary: Authorization` when API keys are configured): results never change.")
             )),
         (status = 202, description = "Not ready yet: the job's status document; retry after `Retry-After` seconds (or pass `wait`).", body = JobView, headers(("Retry-After" = u32, description = "Seconds to wait before asking again."))),
         (status = 304, description = "Not modified: `If-None-Match` names this image."),
@@ -270,7 +270,7 @@ async fn result(
             ),
             headers(
                 ("ETag" = String, description = "The image's tag, for `If-None-Match`."),
-                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`: results never change.")
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` (`private, …` with `Vary: Authorization` when API keys are configured): results never change.")
             )),
         (status = 202, description = "Not ready yet: the job's status document; retry after `Retry-After` seconds (or pass `wait`).", body = JobView, headers(("Retry-After" = u32, description = "Seconds to wait before asking again."))),
         (status = 304, description = "Not modified: `If-None-Match` names this image."),
@@ -317,7 +317,12 @@ async fn serve_output(
     }
     match job.status {
         JobStatus::Done => match state.lookup.blob(&id, kind).await? {
-            Some(blob) => Ok(image(blob, &conditional::etag(&id, kind), if_none_match)),
+            Some(blob) => Ok(image(
+                blob,
+                &conditional::etag(&id, kind),
+                if_none_match,
+                caller.is_some(),
+            )),
             None => Ok(pending(state, &id, &job)),
         },
         JobStatus::Failed => {
@@ -377,7 +382,7 @@ async fn status(
         (status = 200, description = "The original.", content(("image/*")),
             headers(
                 ("ETag" = String, description = "The image's tag, for `If-None-Match`."),
-                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`.")
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` (`private, …` with `Vary: Authorization` when API keys are configured).")
             )),
         (status = 202, description = "Not stored yet and not in this replica's memory: the job's status document.", body = JobView,
             headers(("Retry-After" = u32, description = "Seconds to wait before asking again."))),
@@ -397,7 +402,12 @@ async fn original(
     match state.lookup.blob(&id, BlobKind::Original).await? {
         Some(blob) => {
             let etag = conditional::etag(&id, BlobKind::Original);
-            Ok(image(blob, &etag, if_none_match.as_deref()))
+            Ok(image(
+                blob,
+                &etag,
+                if_none_match.as_deref(),
+                caller.is_some(),
+            ))
         }
         None => Ok(pending(&state, &id, &job)),
     }
@@ -552,8 +562,14 @@ fn pending(state: &AppState, id: &str, job: &JobState) -> warp::reply::Response 
     response
 }
 
-/// The image, with its `ETag` and cache headers; `304` without the bytes when `If-None-Match` names it.
-fn image(blob: Blob, etag: &str, if_none_match: Option<&str>) -> warp::reply::Response {
+/// The image, with its `ETag` and cache headers; `304` without the bytes when `If-None-Match` names it. An
+/// `owned` job's image (API keys configured) is cacheable by the caller's own client only.
+fn image(
+    blob: Blob,
+    etag: &str,
+    if_none_match: Option<&str>,
+    owned: bool,
+) -> warp::reply::Response {
     let mut response = if conditional::not_modified(if_none_match, etag) {
         let mut response = warp::reply::Response::default();
         *response.status_mut() = StatusCode::NOT_MODIFIED;
@@ -567,11 +583,9 @@ fn image(blob: Blob, etag: &str, if_none_match: Option<&str>) -> warp::reply::Re
         );
         response
     };
-    // A job's images never change once written.
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
+    for (name, value) in conditional::cache_headers(owned) {
+        response.headers_mut().insert(name, value);
+    }
     set_header(&mut response, header::ETAG, etag);
     response
 }

@@ -91,9 +91,14 @@ async fn a_job_is_its_owners_alone() {
         "the document records the owner"
     );
 
-    // Alice sees everything of her job.
+    // Alice sees everything of her job; shared caches may not keep it (they would hand it to anyone).
     let response = get(&alice, format!("{base}/image/{id}?wait=10")).await;
     assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(response.headers()["vary"], "authorization");
     for part in ["status", "original", "default"] {
         let response = get(&alice, format!("{base}/image/{id}/{part}")).await;
         assert_eq!(response.status(), 200, "{part}");
@@ -277,6 +282,10 @@ async fn an_open_gateway_ignores_keys_and_records_no_owner() {
         for client in [&anonymous, &client_of(BOB_KEY)] {
             let response = get(client, format!("{base}/image/{job}?wait=10")).await;
             assert_eq!(response.status(), 200);
+            assert_eq!(
+                response.headers()["cache-control"],
+                "public, max-age=31536000, immutable"
+            );
         }
     }
     let mut everyone = listed(&anonymous, base).await;
