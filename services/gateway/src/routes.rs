@@ -275,7 +275,6 @@ async fn result(
         (status = 202, description = "Not ready yet: the job's status document; retry after `Retry-After` seconds (or pass `wait`).", body = JobView, headers(("Retry-After" = u32, description = "Seconds to wait before asking again."))),
         (status = 304, description = "Not modified: `If-None-Match` names this image."),
         (status = 400, description = "`invalid_option`", body = ErrorBody),
-        (status = 404, description = "`job_not_found`", body = ErrorBody),
         (status = 404, description = "`job_not_found`, `output_not_found`", body = ErrorBody),
         (status = 422, description = "`job_failed`", body = FailedBody),
         (status = 503, description = "`store_unavailable`", body = ErrorBody),
