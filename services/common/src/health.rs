@@ -11,13 +11,13 @@ use crate::{Error, amqp::Broker, amqp::ConsumerState};
 /// How long one readiness probe may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// What `/readyz` checks: the broker, the database, and a consumer's attachment, each where the service has
+/// What `/readyz` checks: the broker, the database, and its consumers' attachment, each where the service has
 /// one.
 #[derive(Clone, Default)]
 pub struct Readiness {
     broker: Option<Broker>,
     database: Option<mongodb::Database>,
-    consumer: Option<Arc<ConsumerState>>,
+    consumers: Vec<Arc<ConsumerState>>,
 }
 
 impl std::fmt::Debug for Readiness {
@@ -65,10 +65,10 @@ impl Readiness {
         self
     }
 
-    /// Checks that the consumer is attached too.
+    /// Checks that this consumer is attached too (call once per consumer the service runs: all must be).
     #[must_use]
     pub fn with_consumer(mut self, consumer: Arc<ConsumerState>) -> Self {
-        self.consumer = Some(consumer);
+        self.consumers.push(consumer);
         self
     }
 
@@ -91,8 +91,8 @@ impl Readiness {
             }
         };
         let (broker, database) = tokio::join!(broker, database);
-        let consumer = self.consumer.as_ref().map(|state| {
-            if state.is_consuming() {
+        let consumer = (!self.consumers.is_empty()).then(|| {
+            if self.consumers.iter().all(|state| state.is_consuming()) {
                 "ok"
             } else {
                 "not consuming"
@@ -199,5 +199,21 @@ mod tests {
         assert_eq!(response.status(), 503);
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["consumer"], "not consuming");
+    }
+
+    #[tokio::test]
+    async fn readyz_needs_every_consumer_attached() {
+        let attached = Arc::new(ConsumerState::attached());
+        let both = Readiness::default().with_consumer(Arc::clone(&attached));
+        let one_detached = both
+            .clone()
+            .with_consumer(Arc::new(ConsumerState::default()));
+        let both = both.with_consumer(Arc::new(ConsumerState::attached()));
+        let ready = both.check().await;
+        assert!(ready.is_ready(), "{ready:?}");
+        assert_eq!(ready.consumer.as_deref(), Some("ok"));
+        let unready = one_detached.check().await;
+        assert!(!unready.is_ready());
+        assert_eq!(unready.consumer.as_deref(), Some("not consuming"));
     }
 }

@@ -102,10 +102,12 @@ impl Application {
             self.config.instance_id.clone(),
         ));
         let state = Arc::new(ConsumerState::default());
+        let activity_state = Arc::new(ConsumerState::default());
         let readiness = Readiness::default()
             .with_broker(self.broker.clone())
             .with_database(self.database)
-            .with_consumer(Arc::clone(&state));
+            .with_consumer(Arc::clone(&state))
+            .with_consumer(Arc::clone(&activity_state));
         let options = ConsumerOptions {
             name: "save2db".to_owned(),
             prefetch: self.config.prefetch,
@@ -127,7 +129,7 @@ impl Application {
                 prefetch: activity::PREFETCH,
                 grace: self.config.shutdown_grace(),
             },
-            Arc::new(ConsumerState::default()),
+            activity_state,
             shutdown.clone(),
         );
         let health = health::serve(self.listener, readiness, shutdown);

@@ -74,6 +74,14 @@ impl ConsumerState {
     pub fn is_consuming(&self) -> bool {
         self.consuming.load(Ordering::Relaxed)
     }
+
+    /// A state that says attached, for tests of what reads it.
+    #[cfg(test)]
+    pub(crate) fn attached() -> Self {
+        Self {
+            consuming: AtomicBool::new(true),
+        }
+    }
 }
 
 enum SessionEnd {
