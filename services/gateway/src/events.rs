@@ -21,6 +21,7 @@ use crate::{
     error::ApiError,
     jobs::{JobState, JobStore},
     lookup::Lookup,
+    rejection::ErrorBody,
     view::JobView,
 };
 
@@ -83,13 +84,6 @@ pub struct Follow<S> {
     pub stopping: watch::Receiver<bool>,
     /// How often a job without a watch is looked up again ([`RECHECK`]).
     pub recheck: Duration,
-}
-
-/// The `event: error` body: the same shape as every error response.
-#[derive(Debug, Serialize)]
-struct ErrorEvent {
-    code: &'static str,
-    message: String,
 }
 
 impl<S: JobSource> Follow<S> {
@@ -184,7 +178,8 @@ fn status_event(view: &JobView) -> Event {
 }
 
 fn error_event(error: &ApiError) -> Event {
-    let body = ErrorEvent {
+    // The same body as every error response.
+    let body = ErrorBody {
         code: error.code(),
         message: error.to_string(),
     };

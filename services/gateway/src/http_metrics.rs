@@ -10,25 +10,11 @@ use std::sync::LazyLock;
 use imagepipe_common::metrics::{CounterVec, HistogramVec, SHORT_BUCKETS};
 use warp::log::{Info, Log};
 
-/// Every route the gateway serves, as a path template; a more specific template comes before the one with a
-/// parameter in its place.
-pub const ROUTE_TEMPLATES: &[&str] = &[
-    "/",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/openapi.json",
-    "/docs",
-    "/docs/{file}",
-    "/assets/{file}",
-    "/image",
-    "/images",
-    "/image/{id}",
-    "/image/{id}/status",
-    "/image/{id}/original",
-    "/image/{id}/events",
-    "/image/{id}/{output}",
-];
+/// Every route template the gateway serves, from [`crate::routes::ROUTES`] (the one list of them), in its order:
+/// a more specific template comes before the one with a parameter in its place.
+pub fn templates() -> impl Iterator<Item = &'static str> {
+    crate::routes::ROUTES.iter().map(|(_, template)| *template)
+}
 
 /// The route label of a path no template matches.
 pub const UNMATCHED: &str = "unmatched";
@@ -55,25 +41,27 @@ static METRICS: LazyLock<HttpMetrics> = LazyLock::new(|| HttpMetrics {
     ),
 });
 
-/// The template of [`ROUTE_TEMPLATES`] that `path` matches, or [`UNMATCHED`].
+/// The template of [`templates`] that `path` matches, or [`UNMATCHED`]. Runs on every request: it compares
+/// segments in place, without collecting them.
 #[must_use]
 pub fn route_template(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    ROUTE_TEMPLATES
-        .iter()
-        .copied()
-        .find(|template| {
-            let expected: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-            expected.len() == segments.len()
-                && expected.iter().zip(&segments).all(|(expected, segment)| {
-                    if expected.starts_with('{') {
-                        !segment.is_empty()
-                    } else {
-                        expected == segment
-                    }
-                })
-        })
+    templates()
+        .find(|template| matches(template, path))
         .unwrap_or(UNMATCHED)
+}
+
+/// Whether `path` fits `template`: the same segments, a `{parameter}` standing for any non-empty one.
+fn matches(template: &str, path: &str) -> bool {
+    let mut expected = template.trim_start_matches('/').split('/');
+    let mut actual = path.trim_start_matches('/').split('/');
+    loop {
+        match (expected.next(), actual.next()) {
+            (None, None) => return true,
+            (Some(expected), Some(actual))
+                if expected == actual || (expected.starts_with('{') && !actual.is_empty()) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// The wrapper that logs and counts every request: `.with(http_metrics::observe())` outermost on the routes.

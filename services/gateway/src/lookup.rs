@@ -40,21 +40,26 @@ impl Lookup {
     /// # Errors
     /// [`ApiError::StoreUnavailable`] when the job is not in memory and MongoDB cannot be read.
     pub async fn state(&self, job_id: &str) -> Result<Option<JobState>, ApiError> {
+        Ok(self.found(job_id).await?.map(|(state, _)| state))
+    }
+
+    /// [`Lookup::state`], and whether memory alone answered (no MongoDB read).
+    async fn found(&self, job_id: &str) -> Result<Option<(JobState, bool)>, ApiError> {
         if self.jobs.is_deleted(job_id) {
             return Ok(None);
         }
         let known = self.jobs.state(job_id);
-        if let Some(state) = known.as_ref().filter(|state| !lacks_outputs(state)) {
-            crate::metrics::cache_lookup("state", true);
-            return Ok(Some(state.clone()));
+        let complete = known.as_ref().is_some_and(|state| !lacks_outputs(state));
+        crate::metrics::cache_lookup("state", complete);
+        if complete {
+            return Ok(known.map(|state| (state, true)));
         }
-        crate::metrics::cache_lookup("state", false);
         let Some(document) = self.archive.job(job_id).await? else {
-            return Ok(known);
+            return Ok(known.map(|state| (state, false)));
         };
         let state = state_of(&document);
         self.jobs.remember(job_id, state.clone());
-        Ok(Some(state))
+        Ok(Some((state, false)))
     }
 
     /// The job's state if `caller` may see it (see [`auth::may_see`]): any job when the gateway runs open
@@ -68,11 +73,7 @@ impl Lookup {
         job_id: &str,
         caller: Option<&Owner>,
     ) -> Result<Option<JobState>, ApiError> {
-        let from_memory = self
-            .jobs
-            .state(job_id)
-            .is_some_and(|state| !lacks_outputs(&state));
-        let Some(state) = self.state(job_id).await? else {
+        let Some((state, from_memory)) = self.found(job_id).await? else {
             return Ok(None);
         };
         if auth::may_see(caller, state.owner.as_deref()) {

@@ -42,8 +42,9 @@ use crate::{
 pub const MAX_WAIT_SECS: u64 = 30;
 
 /// Every route the router below serves, as `(method, path template)`. The OpenAPI document must list exactly
-/// these (`crate::openapi`'s tests), and the gateway suite sends a request to each: add a route here, to the
-/// router and to the document together.
+/// these (`crate::openapi`'s tests), the gateway suite sends a request to each, and the request metrics label
+/// requests by these templates (first match wins, so a specific template stays before one with a parameter in
+/// its place): add a route here, to the router and to the document together.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
