@@ -8,6 +8,7 @@
 //! - `proto/imagepipe/v1/messages.proto`: the messages, compiled by `build.rs` (protox + prost-build).
 //! - [`v1`]: the generated Rust types.
 //! - [`codec`]: the [`Message`] trait (type names, AMQP content type), encode and decode.
+//! - [`failure`]: [`FailureCode`], why a job failed (`decode_failed`, `too_large`, …), with its meaning.
 //! - [`topology`]: exchange, queue and routing-key names, queue arguments, header names.
 //! - [`format`]: helpers on [`v1::ImageFormat`], [`v1::Fit`], [`v1::Gravity`], [`v1::Flip`],
 //!   [`v1::JobStatus`] and [`v1::job_event::Kind`] (names, MIME types).
@@ -16,6 +17,7 @@
 //! - [`options`]: the text form of a spec and of a variant list (query strings, form fields, flags).
 
 pub mod codec;
+pub mod failure;
 pub mod format;
 pub mod options;
 pub mod spec;
@@ -28,4 +30,5 @@ pub mod v1 {
 }
 
 pub use codec::{DecodeError, Message};
+pub use failure::FailureCode;
 pub use topology::Topology;

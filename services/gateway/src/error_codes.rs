@@ -1,5 +1,6 @@
 //! The stable error codes, in one place. Every error response carries one of [`ERROR_CODES`] as its `code`
-//! (`{"code": "...", "message": "..."}`), and a failed job's `error.code` one of [`JOB_FAILURE_CODES`]. The
+//! (`{"code": "...", "message": "..."}`); a failed job's `error.code` is one of the contract's
+//! [`FailureCode`](imagepipe_proto::FailureCode)s. The
 //! OpenAPI document's description of errors and the `code` enum of its `ErrorBody` schema are written from these
 //! lists; the tests below read the gateway's sources and drive the rejection handler so that a code the gateway
 //! can send and this list cannot part ways.
@@ -145,33 +146,6 @@ pub const ERROR_CODES: &[ErrorCode] = &[
     ),
 ];
 
-/// Every code a failed job's `error.code` can carry (set by the transformer, kept by save2db), with its
-/// meaning.
-pub const JOB_FAILURE_CODES: &[(&str, &str)] = &[
-    (
-        "decode_failed",
-        "The bytes could not be decoded (corrupt or truncated image).",
-    ),
-    (
-        "unsupported_format",
-        "The image is in a format or pixel layout the engine cannot read.",
-    ),
-    (
-        "too_large",
-        "The image, or a result asked for, exceeds the transformer's pixel or memory limits.",
-    ),
-    (
-        "invalid_spec",
-        "The options ask for something impossible for this image.",
-    ),
-    ("encode_failed", "The encoder refused the result."),
-    (
-        "output_too_large",
-        "The results are larger than one broker message may carry.",
-    ),
-    ("internal", "A bug in the transformer; the cause is logged."),
-];
-
 /// The listed code `code`, if it is one.
 #[must_use]
 pub fn find(code: &str) -> Option<&'static ErrorCode> {
@@ -194,16 +168,6 @@ pub fn markdown_table() -> String {
             "| `{}` | {} | {} |\n",
             listed.code, listed.status, listed.meaning
         ));
-    }
-    table
-}
-
-/// The job failure codes as a Markdown table.
-#[must_use]
-pub fn job_failure_table() -> String {
-    let mut table = String::from("| `error.code` | Meaning |\n|---|---|\n");
-    for (code, meaning) in JOB_FAILURE_CODES {
-        table.push_str(&format!("| `{code}` | {meaning} |\n"));
     }
     table
 }
@@ -415,26 +379,6 @@ mod tests {
         let unique: BTreeSet<_> = ERROR_CODES.iter().map(|listed| listed.code).collect();
         assert_eq!(unique.len(), ERROR_CODES.len());
         assert_eq!(markdown_table().lines().count(), ERROR_CODES.len() + 2);
-        assert_eq!(
-            job_failure_table().lines().count(),
-            JOB_FAILURE_CODES.len() + 2
-        );
         assert!(with_status(503).any(|listed| listed.code == "queue_full"));
-    }
-
-    #[test]
-    fn job_failure_codes_are_the_transformers() {
-        use imagepipe_transformer::EngineError;
-        let engine = [
-            EngineError::DecodeFailed(String::new()),
-            EngineError::UnsupportedFormat(String::new()),
-            EngineError::TooLarge(String::new()),
-            EngineError::InvalidSpec(String::new()),
-            EngineError::EncodeFailed(String::new()),
-        ];
-        let listed: BTreeSet<_> = JOB_FAILURE_CODES.iter().map(|(code, _)| *code).collect();
-        for error in engine {
-            assert!(listed.contains(error.code()), "{}", error.code());
-        }
     }
 }

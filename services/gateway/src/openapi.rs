@@ -151,7 +151,7 @@ impl Modify for ErrorDocs {
              `405 method_not_allowed` or `500 internal`.\n\n{}\n## Failed jobs\n\nA failed job's status \
              document has `error: {{\"code\", \"message\"}}`; its results answer `422 job_failed`.\n\n{}",
             error_codes::markdown_table(),
-            error_codes::job_failure_table()
+            imagepipe_proto::FailureCode::markdown_table()
         ));
         if let Some(components) = document.components.as_mut()
             && let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ErrorBody")
@@ -505,7 +505,7 @@ mod tests {
         assert_eq!(codes, &serde_json::json!(listed));
         let description = document["info"]["description"].as_str().unwrap();
         assert!(description.contains(&error_codes::markdown_table()));
-        assert!(description.contains(&error_codes::job_failure_table()));
+        assert!(description.contains(&imagepipe_proto::FailureCode::markdown_table()));
         let required = &document["components"]["schemas"]["ErrorBody"]["required"];
         assert_eq!(required, &serde_json::json!(["code", "message"]));
     }

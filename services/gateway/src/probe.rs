@@ -1,9 +1,9 @@
 //! The cheap checks an upload passes before it is queued: the format sniffed from its bytes (never from the
-//! client's content type or file name) and its dimensions read from the header, without decoding pixels.
+//! client's content type or file name) and its dimensions read from the header, without decoding pixels. The
+//! engine reads the header ([`imagepipe_engine::probe`]); the gateway holds it to its own pixel limit.
 
-use std::io::Cursor;
-
-use imagepipe_proto::v1::{ImageFormat, ImageInfo};
+use imagepipe_engine::EngineError;
+use imagepipe_proto::v1::ImageInfo;
 
 use crate::error::ApiError;
 
@@ -14,49 +14,30 @@ use crate::error::ApiError;
 /// - [`ApiError::UnreadableImage`]: a known format whose header is damaged or truncated;
 /// - [`ApiError::TooManyPixels`]: more than `max_pixels` pixels.
 pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<ImageInfo, ApiError> {
-    let sniffed = image::guess_format(bytes).map_err(|_| ApiError::UnsupportedImageFormat)?;
-    let format = contract_format(sniffed).ok_or(ApiError::UnsupportedImageFormat)?;
-    let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), sniffed)
-        .into_dimensions()
-        .map_err(|error| ApiError::UnreadableImage(error.to_string()))?;
-    if width == 0 || height == 0 {
-        return Err(ApiError::UnreadableImage(format!(
-            "the header says {width}x{height} pixels"
-        )));
-    }
-    if u64::from(width) * u64::from(height) > max_pixels {
+    let info = imagepipe_engine::probe(bytes).map_err(|error| match error {
+        EngineError::UnsupportedFormat(_) => ApiError::UnsupportedImageFormat,
+        other => ApiError::UnreadableImage(other.detail().to_owned()),
+    })?;
+    if u64::from(info.width) * u64::from(info.height) > max_pixels {
         return Err(ApiError::TooManyPixels {
-            width,
-            height,
+            width: info.width,
+            height: info.height,
             limit: max_pixels,
         });
     }
-    Ok(ImageInfo {
-        format: format as i32,
-        width,
-        height,
-        bytes: bytes.len() as u64,
-    })
-}
-
-fn contract_format(format: image::ImageFormat) -> Option<ImageFormat> {
-    Some(match format {
-        image::ImageFormat::Jpeg => ImageFormat::Jpeg,
-        image::ImageFormat::Png => ImageFormat::Png,
-        image::ImageFormat::WebP => ImageFormat::Webp,
-        image::ImageFormat::Gif => ImageFormat::Gif,
-        image::ImageFormat::Bmp => ImageFormat::Bmp,
-        image::ImageFormat::Tiff => ImageFormat::Tiff,
-        _ => return None,
-    })
+    Ok(info)
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
+    use std::io::Cursor;
+
+    use imagepipe_proto::v1::ImageFormat;
+
     use super::*;
 
     /// A `width` x `height` gradient encoded as `format`.
-    pub(crate) fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
         let image = image::RgbImage::from_fn(width, height, |x, y| {
             image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 128])
         });

@@ -24,8 +24,8 @@ use std::{
 
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
+use imagepipe_engine::{self as engine, Limits};
 use imagepipe_proto::v1::{ImageFormat, TransformSpec};
-use imagepipe_transformer::engine::{self, Limits};
 
 /// One benchmark job.
 struct Job {
@@ -205,6 +205,8 @@ fn main() {
 
         let ours_bytes = engine::transform(&original, &spec, &Limits::default())
             .expect("the engine transforms the benchmark image")
+            .outputs
+            .remove(0)
             .data;
         let ours_image = image::load_from_memory(&ours_bytes).expect("our output decodes");
         let vips_image = image::open(&vips_output).expect("vips' output decodes");
@@ -388,7 +390,9 @@ fn encoded_like(image: &DynamicImage, spec: &TransformSpec) -> DynamicImage {
         ..spec.clone()
     };
     let output = engine::transform(png.get_ref(), &same_size, &Limits::default())
-        .expect("the engine encodes the reference");
+        .expect("the engine encodes the reference")
+        .outputs
+        .remove(0);
     image::load_from_memory(&output.data).expect("the encoded reference decodes")
 }
 

@@ -4,10 +4,12 @@
 use std::{net::SocketAddr, time::Duration};
 
 use imagepipe_common::config::{AmqpArgs, LogArgs};
+use imagepipe_engine::{
+    DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits,
+};
 
 use crate::{
     convert::ConvertArgs,
-    engine::{DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits},
     presets::{DEFAULT_PRESETS, Presets},
 };
 

@@ -7,6 +7,7 @@ use std::{sync::LazyLock, time::Duration};
 use imagepipe_common::metrics::{
     CounterVec, GaugeVec, HistogramVec, InFlight, SHORT_BUCKETS, jobs_in_flight,
 };
+use imagepipe_engine::Timings;
 
 use crate::worker::Outcome;
 
@@ -42,8 +43,8 @@ static METRICS: LazyLock<TransformerMetrics> = LazyLock::new(|| {
         ),
         stages: HistogramVec::register(
             "imagepipe_transformer_stage_duration_seconds",
-            "Time spent in each stage of a job: decode (once per job), transform and encode (once per output), \
-             publish (the result and archive, until confirmed)",
+            "Time spent in each stage of a job: decode (once per job), transform and encode (once per output) \
+             of the jobs the engine transformed, publish (the result and archive, until confirmed)",
             ["stage"],
             SHORT_BUCKETS,
         ),
@@ -79,7 +80,7 @@ pub(crate) fn in_flight() -> InFlight {
 pub(crate) fn job(outcome: &Outcome, elapsed: Duration) {
     let (label, reason) = match outcome {
         Outcome::Done => ("done", None),
-        Outcome::Failed { code } => ("failed", Some(*code)),
+        Outcome::Failed { code } => ("failed", Some(code.as_str())),
         Outcome::Undecodable => ("undecodable", Some("undecodable")),
         Outcome::PublishFailed => ("publish_failed", Some("publish_failed")),
     };
@@ -90,9 +91,18 @@ pub(crate) fn job(outcome: &Outcome, elapsed: Duration) {
     }
 }
 
-/// Time spent in `stage` (`decode`, `transform`, `encode`, `publish`).
+/// Time spent in `stage` (`publish`; the engine's stages come in through [`stages`]).
 pub(crate) fn stage(stage: &'static str, elapsed: Duration) {
     METRICS.stages.observe_duration([stage], elapsed);
+}
+
+/// The engine's stages of one job: its decode, and each output's transform and encode.
+pub(crate) fn stages(timings: &Timings) {
+    stage("decode", timings.decode);
+    for output in &timings.outputs {
+        stage("transform", output.transform);
+        stage("encode", output.encode);
+    }
 }
 
 /// Image bytes `in` or `out`.
@@ -110,7 +120,9 @@ mod tests {
     fn outcomes_and_reasons_are_counted() {
         let failures = METRICS.failures.get(["too_large"]);
         job(
-            &Outcome::Failed { code: "too_large" },
+            &Outcome::Failed {
+                code: imagepipe_proto::FailureCode::TooLarge,
+            },
             Duration::from_millis(3),
         );
         job(&Outcome::Done, Duration::from_millis(3));
@@ -129,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn the_engine_reports_its_stages() {
+    fn the_engines_stages_are_recorded() {
         let png = {
             let mut out = std::io::Cursor::new(Vec::new());
             image::RgbImage::new(64, 48)
@@ -150,7 +162,9 @@ mod tests {
             width: Some(16),
             ..Default::default()
         };
-        crate::engine::transform(&png, &spec, &crate::engine::Limits::default()).unwrap();
+        let transformed =
+            imagepipe_engine::transform(&png, &spec, &imagepipe_engine::Limits::default()).unwrap();
+        stages(&transformed.timings);
         assert!(before("decode") > decode);
         assert!(before("transform") > transform);
         assert!(before("encode") > encode);

@@ -9,7 +9,7 @@ use imagepipe_proto::{
     v1::{Fit, TransformSpec, Variant},
 };
 
-use crate::EngineError;
+use imagepipe_engine::EngineError;
 
 /// The presets when none are configured: four sizes, each fitted inside its box and never enlarged.
 pub const DEFAULT_PRESETS: &str = "thumb:256x256,small:640x640,medium:1280x1280,large:2048x2048";

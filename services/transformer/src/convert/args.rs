@@ -7,10 +7,11 @@ use imagepipe_proto::{
     v1::{TransformSpec, Variant},
 };
 
-use crate::{
-    engine::{DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits},
-    presets::{DEFAULT_PRESETS, Presets},
+use imagepipe_engine::{
+    DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits,
 };
+
+use crate::presets::{DEFAULT_PRESETS, Presets};
 
 /// Transform image files with the engine, without a broker: `convert --width 256 --out-dir out a.jpg b.png`.
 ///

@@ -12,11 +12,10 @@ use std::{
     time::Instant,
 };
 
+use imagepipe_engine::{self as engine, EngineError, Limits};
+use imagepipe_proto::FailureCode;
+
 use super::{ConvertArgs, args::ConvertJob};
-use crate::{
-    EngineError,
-    engine::{self, Limits},
-};
 
 /// What became of one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,10 +149,11 @@ pub fn convert_file(input: &Path, out_dir: &Path, job: &ConvertJob, limits: &Lim
     };
     let outputs = match guarded(|| {
         if job.variants.is_empty() {
-            engine::transform(&original, &job.spec, limits).map(|output| vec![output])
+            engine::transform(&original, &job.spec, limits)
         } else {
             engine::transform_variants(&original, &job.variants, limits)
         }
+        .map(|transformed| transformed.outputs)
     }) {
         Ok(outputs) => outputs,
         Err((code, message)) => return failed(code, message),
@@ -192,9 +192,9 @@ pub fn convert_file(input: &Path, out_dir: &Path, job: &ConvertJob, limits: &Lim
 fn guarded<T>(work: impl FnOnce() -> Result<T, EngineError>) -> Result<T, (&'static str, String)> {
     match std::panic::catch_unwind(AssertUnwindSafe(work)) {
         Ok(Ok(output)) => Ok(output),
-        Ok(Err(error)) => Err((error.code(), error.to_string())),
+        Ok(Err(error)) => Err((error.code().as_str(), error.to_string())),
         Err(panic) => Err((
-            "internal",
+            FailureCode::Internal.as_str(),
             format!(
                 "internal error while transforming the image (the engine panicked: {})",
                 panic_message(panic.as_ref())

@@ -2,24 +2,18 @@
 //! functions: the worker publishes them, tests inspect them.
 
 use imagepipe_proto::{
-    Message as _,
+    FailureCode, Message as _,
     v1::{
         ImageArchive, ImageResult, ImageSubmitted, JobEvent, JobStatus, Output, Variant, job_event,
     },
 };
 
-use crate::EngineError;
-
-/// The `error_code` of a job whose engine run panicked.
-pub const INTERNAL_ERROR_CODE: &str = "internal";
-
-/// The `error_code` of a job whose original and outputs together are larger than one message may carry.
-pub const OUTPUT_TOO_LARGE_CODE: &str = "output_too_large";
+use imagepipe_engine::EngineError;
 
 /// Why a job failed: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
-    pub code: &'static str,
+    pub code: FailureCode,
     pub message: String,
 }
 
@@ -27,7 +21,7 @@ impl Failure {
     /// The failure reported when the engine panicked (a bug: the details are in the transformer's log).
     pub(crate) fn internal() -> Self {
         Self {
-            code: INTERNAL_ERROR_CODE,
+            code: FailureCode::Internal,
             message: "internal error while transforming the image".to_owned(),
         }
     }
@@ -68,7 +62,7 @@ impl Report {
     fn error(&self) -> (String, String) {
         match &self.outcome {
             Ok(_) => (String::new(), String::new()),
-            Err(failure) => (failure.code.to_owned(), failure.message.clone()),
+            Err(failure) => (failure.code.as_str().to_owned(), failure.message.clone()),
         }
     }
 }
@@ -87,7 +81,7 @@ pub(crate) fn within_message_limit(
     }
     Report {
         outcome: Err(Failure {
-            code: OUTPUT_TOO_LARGE_CODE,
+            code: FailureCode::OutputTooLarge,
             message: format!(
                 "the original and its outputs come to {bytes} bytes, more than the {max_message_bytes} bytes a \
                  message may carry; ask for smaller outputs, a compressed format or fewer variants"
@@ -292,7 +286,7 @@ mod tests {
         assert!(kept.outcome.is_ok());
         let failed = within_message_limit(&job(), report, size - 1);
         let failure = failed.outcome.unwrap_err();
-        assert_eq!(failure.code, OUTPUT_TOO_LARGE_CODE);
+        assert_eq!(failure.code, FailureCode::OutputTooLarge);
         assert!(failure.message.contains(&format!("{size} bytes")));
         // The failure's archive still carries the original.
         let failed = Report {
@@ -333,6 +327,6 @@ mod tests {
         assert_eq!(event.kind(), job_event::Kind::Started);
         assert_eq!(event.status(), JobStatus::Processing);
         assert_eq!((event.by.as_str(), event.at_ms), ("tf", 42));
-        assert_eq!(Failure::internal().code, "internal");
+        assert_eq!(Failure::internal().code, FailureCode::Internal);
     }
 }

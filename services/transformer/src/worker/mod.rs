@@ -5,6 +5,5 @@ mod messages;
 mod outcome;
 mod transform_worker;
 
-pub use messages::INTERNAL_ERROR_CODE;
 pub use outcome::Outcome;
 pub use transform_worker::TransformWorker;

@@ -1,6 +1,7 @@
 //! What handling one delivery came to, and what the consumer loop does with the delivery then.
 
 use imagepipe_common::amqp::Disposition;
+use imagepipe_proto::FailureCode;
 
 /// The end of one delivery's handling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +12,7 @@ pub enum Outcome {
     /// (with the original) are confirmed by the broker.
     Failed {
         /// The machine code sent as `error_code`.
-        code: &'static str,
+        code: FailureCode,
     },
     /// The payload is not an `ImageSubmitted`: poison, nothing could be reported.
     Undecodable,
@@ -42,7 +43,7 @@ mod tests {
         assert_eq!(Outcome::Done.disposition(), Disposition::Ack);
         assert_eq!(
             Outcome::Failed {
-                code: "decode_failed"
+                code: FailureCode::DecodeFailed
             }
             .disposition(),
             Disposition::Ack

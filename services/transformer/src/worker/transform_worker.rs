@@ -20,10 +20,9 @@ use super::{
     messages::{self, Failure, Report},
     outcome::Outcome,
 };
-use crate::{
-    engine::{self, Limits},
-    presets::Presets,
-};
+use imagepipe_engine::{self as engine, Limits};
+
+use crate::presets::Presets;
 
 /// The transformer's [`Handler`]: one instance is shared by every delivery in flight.
 #[derive(Debug)]
@@ -119,7 +118,7 @@ impl TransformWorker {
                 Outcome::Done
             }
             Err(failure) => {
-                tracing::warn!(code = failure.code, error = %failure.message, elapsed_ms, "The job failed.");
+                tracing::warn!(code = %failure.code, error = %failure.message, elapsed_ms, "The job failed.");
                 Outcome::Failed { code: failure.code }
             }
         };
@@ -176,14 +175,17 @@ impl TransformWorker {
             let variants = variants.clone();
             move || {
                 if variants.is_empty() {
-                    engine::transform(&original, &spec, &limits).map(|output| vec![output])
+                    engine::transform(&original, &spec, &limits)
                 } else {
                     engine::transform_variants(&original, &variants, &limits)
                 }
             }
         };
         let outcome = match tokio::task::spawn_blocking(work).await {
-            Ok(Ok(outputs)) => Ok(outputs),
+            Ok(Ok(transformed)) => {
+                crate::metrics::stages(&transformed.timings);
+                Ok(transformed.outputs)
+            }
             Ok(Err(error)) => Err(error.into()),
             Err(error) => {
                 tracing::error!(%error, "The image engine panicked; failing the job as internal.");

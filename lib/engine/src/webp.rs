@@ -9,8 +9,7 @@ use std::{ffi::c_int, ptr};
 
 use image::DynamicImage;
 
-use super::limits::WEBP_MAX_SIDE;
-use crate::EngineError;
+use crate::{EngineError, limits::WEBP_MAX_SIDE};
 
 /// How a WebP is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +111,7 @@ mod tests {
     use image::GenericImageView;
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     #[test]
     fn writes_a_lossy_webp_smaller_at_lower_quality() {

@@ -7,7 +7,7 @@ use image::{
     DynamicImage, GrayImage, ImageBuffer, ImageFormat, Luma, LumaA, Rgb, RgbImage, Rgba, RgbaImage,
 };
 use imagepipe_proto::v1::{ImageFormat as OutputFormat, TransformSpec};
-use imagepipe_transformer::engine::{self, Limits};
+use imagepipe_engine::{self as engine, Limits};
 use samples::encode;
 
 /// The awkward-input suite's generators (EXIF-tagged and CMYK JPEGs, palette PNG, GIF, WebP): the seeds reuse
@@ -39,6 +39,7 @@ fn by_engine(png: &[u8], format: OutputFormat, progressive: bool) -> Vec<u8> {
     };
     engine::transform(png, &spec, &Limits::default())
         .expect("the engine encodes a seed")
+        .outputs[0]
         .data
         .to_vec()
 }

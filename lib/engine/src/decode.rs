@@ -10,8 +10,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, metadata::Orientation};
 use imagepipe_proto::v1::ImageFormat;
 
-use super::{jpeg, limits::Limits};
-use crate::EngineError;
+use crate::{EngineError, jpeg, limits::Limits};
 
 /// A decoded, upright, 8-bit image and the format it was encoded in.
 #[derive(Debug)]
@@ -33,7 +32,7 @@ pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, EngineError> {
     image_format(bytes).map(|(_, format)| format)
 }
 
-fn image_format(bytes: &[u8]) -> Result<(image::ImageFormat, ImageFormat), EngineError> {
+pub(crate) fn image_format(bytes: &[u8]) -> Result<(image::ImageFormat, ImageFormat), EngineError> {
     let guessed = image::guess_format(bytes).map_err(|_| {
         EngineError::DecodeFailed(
             "the bytes are not a recognised image (expected JPEG, PNG, WebP, GIF, BMP or TIFF)"
@@ -168,7 +167,7 @@ mod tests {
     use image::{ImageBuffer, Rgb, RgbImage, Rgba};
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     #[test]
     fn sniffs_formats_from_signatures() {

@@ -7,11 +7,8 @@
 mod samples;
 
 use image::{DynamicImage, GenericImageView};
+use imagepipe_engine::{self as engine, DEFAULT_MAX_INPUT_BYTES, EngineError, Limits};
 use imagepipe_proto::v1::{Fit, ImageFormat, Output, TransformSpec, Variant};
-use imagepipe_transformer::{
-    EngineError,
-    engine::{self, DEFAULT_MAX_INPUT_BYTES, Limits},
-};
 
 use samples::RED;
 
@@ -201,8 +198,9 @@ fn cases() -> Vec<Case> {
         &Limits::default(),
     )
     .expect("the engine writes lossy WebP")
-    .data
-    .to_vec();
+    .outputs[0]
+        .data
+        .to_vec();
     assert_eq!(&lossy_webp[12..16], b"VP8 ", "lossy");
     // Cut in the middle of the entropy-coded data.
     let truncated_jpeg = samples::truncated(
@@ -481,8 +479,10 @@ fn every_awkward_input_has_its_exact_outcome() {
     let failures: Vec<String> = cases()
         .iter()
         .filter_map(|case| {
-            let outcome = engine::transform(&case.input, &case.spec, &case.limits);
-            mismatch(case, outcome.as_ref()).map(|why| format!("{}: {why}", case.name))
+            let outcome = engine::transform(&case.input, &case.spec, &case.limits)
+                .map(|transformed| transformed.outputs);
+            mismatch(case, outcome.as_ref().map(|outputs| &outputs[0]))
+                .map(|why| format!("{}: {why}", case.name))
         })
         .collect();
     assert!(failures.is_empty(), "{}", report(&failures));
@@ -510,7 +510,8 @@ fn as_variants_the_outcomes_are_the_same() {
             ];
             let why = match engine::transform_variants(&case.input, &variants, &case.limits) {
                 Err(error) => mismatch(case, Err(&error)),
-                Ok(outputs) => {
+                Ok(transformed) => {
+                    let outputs = transformed.outputs;
                     let names: Vec<&str> =
                         outputs.iter().map(|output| output.name.as_str()).collect();
                     let thumb = outputs.get(1).and_then(|output| output.info);

@@ -10,7 +10,8 @@
 use image::{DynamicImage, GenericImageView};
 use imagepipe_proto::v1::{Flip, ImageFormat, ImageInfo, Output};
 
-use super::{
+use crate::{
+    EngineError, OutputTimings,
     decode::Decoded,
     encode,
     geometry::{self, Plan},
@@ -19,7 +20,6 @@ use super::{
     request::{Request, Rotation},
     resize, watermark,
 };
-use crate::EngineError;
 
 /// The smallest size the upright `source` may be decoded at and still give `request`'s result by scaling
 /// down only, in the source's (unrotated) orientation (the source size when the request cannot be planned:
@@ -35,7 +35,7 @@ pub(crate) fn min_decode_size(
     })
 }
 
-/// `decoded` made into the output `name` as `request` asks.
+/// `decoded` made into the output `name` as `request` asks, and how long its transform and encode took.
 ///
 /// The output format is the request's when set, else the input's when it can be written (JPEG, PNG, WebP),
 /// else JPEG.
@@ -47,7 +47,7 @@ pub(crate) fn render(
     request: &Request,
     name: &str,
     limits: &Limits,
-) -> Result<Output, EngineError> {
+) -> Result<(Output, OutputTimings), EngineError> {
     let format = request.format.unwrap_or(if decoded.format.is_writable() {
         decoded.format
     } else {
@@ -69,11 +69,14 @@ pub(crate) fn render(
         None => image,
     };
     let (width, height) = image.dimensions();
-    crate::metrics::stage("transform", transforming.elapsed());
+    let transform = transforming.elapsed();
     let encoding = std::time::Instant::now();
     let data = encode::encode(image, format, request)?;
-    crate::metrics::stage("encode", encoding.elapsed());
-    Ok(Output {
+    let timings = OutputTimings {
+        transform,
+        encode: encoding.elapsed(),
+    };
+    let output = Output {
         name: name.to_owned(),
         info: Some(ImageInfo {
             format: format as i32,
@@ -82,7 +85,8 @@ pub(crate) fn render(
             bytes: data.len() as u64,
         }),
         data: data.into(),
-    })
+    };
+    Ok((output, timings))
 }
 
 /// Which comes first: turning the image or resampling it.
@@ -148,7 +152,7 @@ mod tests {
     use imagepipe_proto::v1::{Fit, Gravity, TransformSpec};
 
     use super::*;
-    use crate::engine::{samples, transform};
+    use crate::{samples, transform};
 
     fn request(spec: TransformSpec) -> Request {
         Request::from_spec(&spec).unwrap()
@@ -228,7 +232,10 @@ mod tests {
                     flip: flip as i32,
                     ..TransformSpec::default()
                 };
-                let output = transform(&png, &spec, &Limits::default()).unwrap();
+                let output = transform(&png, &spec, &Limits::default())
+                    .unwrap()
+                    .outputs
+                    .remove(0);
                 let result = image::load_from_memory(&output.data).unwrap().to_rgb8();
                 assert_eq!(
                     result.dimensions(),
@@ -268,7 +275,10 @@ mod tests {
                 flip: flip as i32,
                 ..TransformSpec::default()
             };
-            let output = transform(&png, &spec, &Limits::default()).unwrap();
+            let output = transform(&png, &spec, &Limits::default())
+                .unwrap()
+                .outputs
+                .remove(0);
             let result = image::load_from_memory(&output.data).unwrap().to_rgb8();
             for pixel in result.pixels() {
                 assert!(
@@ -302,7 +312,10 @@ mod tests {
                 rotate: degrees,
                 ..TransformSpec::default()
             };
-            let output = transform(&jpeg, &spec, &Limits::default()).unwrap();
+            let output = transform(&jpeg, &spec, &Limits::default())
+                .unwrap()
+                .outputs
+                .remove(0);
             let info = output.info.unwrap();
             assert_eq!((info.width, info.height), (20, 40));
             let result = image::load_from_memory(&output.data).unwrap().to_rgb8();
@@ -337,7 +350,10 @@ mod tests {
     fn operations_after_resampling() {
         let png = samples::png(&samples::quadrants(64, 64));
         let run = |spec: TransformSpec| {
-            let output = transform(&png, &spec, &Limits::default()).unwrap();
+            let output = transform(&png, &spec, &Limits::default())
+                .unwrap()
+                .outputs
+                .remove(0);
             image::load_from_memory(&output.data).unwrap()
         };
         let grey = run(TransformSpec {

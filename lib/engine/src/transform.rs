@@ -1,13 +1,43 @@
 //! One job's image work: check every output's spec, decode the original once (as small as the largest output
-//! allows), then render each output from the decoded pixels, largest first.
+//! allows), then render each output from the decoded pixels, largest first. The stages are timed, and the
+//! times returned with the outputs: the engine records nothing itself, its caller measures what it wants.
+
+use std::time::{Duration, Instant};
 
 use imagepipe_proto::v1::{Output, TransformSpec, Variant};
 
-use super::{decode, limits::Limits, render, request::Request};
-use crate::EngineError;
+use crate::{EngineError, decode, limits::Limits, render, request::Request};
 
 /// The name of the single output of a job without variants.
 pub const DEFAULT_OUTPUT: &str = "default";
+
+/// What one run of the engine made, and how long its stages took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transformed {
+    /// The outputs, in the order they were asked for (one, named [`DEFAULT_OUTPUT`], for [`transform`]).
+    pub outputs: Vec<Output>,
+    /// The time each stage took.
+    pub timings: Timings,
+}
+
+/// The time each stage of one run took: the decode (once), then each output's transform (reorient, resize,
+/// filters, watermark) and encode, in the order the outputs were rendered (largest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Sniffing and decoding the original.
+    pub decode: Duration,
+    /// One entry per output.
+    pub outputs: Vec<OutputTimings>,
+}
+
+/// The time one output's stages took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputTimings {
+    /// Planning, reorienting, resampling, filters and the watermark.
+    pub transform: Duration,
+    /// Encoding.
+    pub encode: Duration,
+}
 
 /// Transforms `original` as `spec` asks: one output named [`DEFAULT_OUTPUT`] with its [`ImageInfo`](imagepipe_proto::v1::ImageInfo).
 ///
@@ -21,10 +51,9 @@ pub fn transform(
     original: &[u8],
     spec: &TransformSpec,
     limits: &Limits,
-) -> Result<Output, EngineError> {
+) -> Result<Transformed, EngineError> {
     let request = Request::from_spec(spec)?;
-    let mut outputs = run(original, &[(DEFAULT_OUTPUT, request)], limits)?;
-    Ok(outputs.remove(0))
+    run(original, &[(DEFAULT_OUTPUT, request)], limits)
 }
 
 /// Transforms `original` into one output per variant, named after it, in the variants' order, all from one
@@ -37,7 +66,7 @@ pub fn transform_variants(
     original: &[u8],
     variants: &[Variant],
     limits: &Limits,
-) -> Result<Vec<Output>, EngineError> {
+) -> Result<Transformed, EngineError> {
     if variants.is_empty() {
         return Err(EngineError::InvalidSpec("no variants to make".into()));
     }
@@ -65,7 +94,7 @@ fn run(
     original: &[u8],
     requests: &[(&str, Request)],
     limits: &Limits,
-) -> Result<Vec<Output>, EngineError> {
+) -> Result<Transformed, EngineError> {
     // Decode no smaller than the largest output needs, in each direction.
     let min_size = |source| {
         requests
@@ -75,9 +104,12 @@ fn run(
                 (width.max(w), height.max(h))
             })
     };
-    let decoding = std::time::Instant::now();
+    let decoding = Instant::now();
     let decoded = decode::decode(original, limits, &min_size)?;
-    crate::metrics::stage("decode", decoding.elapsed());
+    let mut timings = Timings {
+        decode: decoding.elapsed(),
+        outputs: Vec::with_capacity(requests.len()),
+    };
     // Largest first: the biggest allocations happen while the least else is held.
     let mut order: Vec<usize> = (0..requests.len()).collect();
     order.sort_by_key(|&index| {
@@ -87,9 +119,14 @@ fn run(
     let mut outputs: Vec<Option<Output>> = vec![None; requests.len()];
     for index in order {
         let (name, request) = &requests[index];
-        outputs[index] = Some(render::render(&decoded, request, name, limits)?);
+        let (output, output_timings) = render::render(&decoded, request, name, limits)?;
+        outputs[index] = Some(output);
+        timings.outputs.push(output_timings);
     }
-    Ok(outputs.into_iter().flatten().collect())
+    Ok(Transformed {
+        outputs: outputs.into_iter().flatten().collect(),
+        timings,
+    })
 }
 
 #[cfg(test)]
@@ -98,7 +135,7 @@ mod tests {
     use imagepipe_proto::v1::{Fit, ImageFormat};
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     fn spec(width: Option<u32>, height: Option<u32>, fit: Fit) -> TransformSpec {
         TransformSpec {
@@ -127,7 +164,9 @@ mod tests {
             ),
             variant("same", TransformSpec::default()),
         ];
-        let outputs = transform_variants(&jpeg, &variants, &Limits::default()).unwrap();
+        let done = transform_variants(&jpeg, &variants, &Limits::default()).unwrap();
+        assert_eq!(done.timings.outputs.len(), 3, "every output is timed");
+        let outputs = done.outputs;
         let described: Vec<_> = outputs
             .iter()
             .map(|output| {
@@ -221,7 +260,10 @@ mod tests {
     }
 
     fn run(original: &[u8], spec: &TransformSpec) -> Output {
-        transform(original, spec, &Limits::default()).unwrap()
+        transform(original, spec, &Limits::default())
+            .unwrap()
+            .outputs
+            .remove(0)
     }
 
     /// The info the engine reports, checked against the bytes it produced.

@@ -14,11 +14,11 @@ use image::{DynamicImage, GrayImage, LumaA, Rgb, RgbImage, Rgba, codecs::png::Pn
 use imagepipe_proto::v1::ImageFormat;
 use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
 
-use super::{
+use crate::{
+    EngineError,
     request::{DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, Request},
     webp::{self, Compression},
 };
-use crate::EngineError;
 
 /// `image` encoded as `format`, with `request`'s encoder settings as the module docs describe them.
 ///
@@ -144,7 +144,7 @@ mod tests {
     use imagepipe_proto::v1::TransformSpec;
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     fn decode(bytes: &[u8]) -> DynamicImage {
         image::load_from_memory(bytes).unwrap()

@@ -14,8 +14,7 @@ use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageBuffer, Pixel, Rgba, RgbaImage};
 use imagepipe_proto::v1::{Gravity, Watermark, watermark::Mark};
 
-use super::{decode, limits::Limits};
-use crate::EngineError;
+use crate::{EngineError, decode, limits::Limits};
 
 /// Opacity of a watermark that does not say.
 const DEFAULT_OPACITY: f32 = 0.5;
@@ -45,7 +44,7 @@ const FIT_ATTEMPTS: usize = 4;
 
 /// DejaVu Sans 2.37 (Bitstream Vera licence: `assets/LICENSE-DejaVu.txt`).
 static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| {
-    FontRef::try_from_slice(include_bytes!("../../assets/DejaVuSans.ttf"))
+    FontRef::try_from_slice(include_bytes!("../assets/DejaVuSans.ttf"))
         .expect("the bundled DejaVu Sans is a valid TrueType font")
 });
 
@@ -396,7 +395,7 @@ mod tests {
     use image::{GenericImageView, GrayImage, Luma, LumaA, Rgb, RgbImage};
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     fn text(text: &str) -> Watermark {
         Watermark {

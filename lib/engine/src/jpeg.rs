@@ -21,8 +21,7 @@ use image::{DynamicImage, GrayImage, RgbImage, metadata::Orientation};
 use imagepipe_proto::v1::ImageFormat;
 use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
 
-use super::{decode::Decoded, limits::Limits};
-use crate::EngineError;
+use crate::{EngineError, decode::Decoded, limits::Limits};
 
 /// Most progressive scans a JPEG may have: real encoders write about ten; thousands of tiny scans are a way
 /// to make a small file cost minutes of CPU.
@@ -187,7 +186,7 @@ mod tests {
     use image::GenericImageView;
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     fn run(jpeg: &[u8], need: (u32, u32)) -> Decoded {
         decode(jpeg, &Limits::default(), &|_| need)

@@ -11,7 +11,7 @@
 use imagepipe_proto::v1::{
     Fit, Flip, Gravity, ImageFormat, Output, TransformSpec, Variant, Watermark, watermark::Mark,
 };
-use imagepipe_transformer::engine::{self, Limits};
+use imagepipe_engine::{self as engine, Limits};
 use libfuzzer_sys::fuzz_target;
 
 /// The specs the first byte chooses from: small results, every fit and output format, and the operations.
@@ -73,8 +73,9 @@ fuzz_target!(|data: &[u8]| {
     let specs = specs();
     let spec = &specs[usize::from(selector) % specs.len()];
     if selector & 0x80 == 0 {
-        if let Ok(output) = engine::transform(image, spec, &limits) {
-            check(&output);
+        if let Ok(transformed) = engine::transform(image, spec, &limits) {
+            assert_eq!(transformed.outputs.len(), 1, "one output");
+            transformed.outputs.iter().for_each(check);
         }
     } else {
         // Two outputs from one decode: the chosen spec and the next one.
@@ -89,9 +90,9 @@ fuzz_target!(|data: &[u8]| {
                 spec: Some(next.clone()),
             },
         ];
-        if let Ok(outputs) = engine::transform_variants(image, &variants, &limits) {
-            assert_eq!(outputs.len(), 2, "one output per variant");
-            outputs.iter().for_each(check);
+        if let Ok(transformed) = engine::transform_variants(image, &variants, &limits) {
+            assert_eq!(transformed.outputs.len(), 2, "one output per variant");
+            transformed.outputs.iter().for_each(check);
         }
     }
 });

@@ -1,6 +1,8 @@
 //! The engine's errors. Each has a stable machine code (sent as `error_code` in a failed job's result and
 //! archive, and shown to the client) and a human message (sent as `error`).
 
+use imagepipe_proto::FailureCode;
+
 /// Why an image could not be transformed. Every variant is permanent: retrying the same bytes with the same
 /// spec fails the same way, so the worker reports the job as failed and acks it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,13 +28,25 @@ impl EngineError {
     /// The stable machine-readable code: `decode_failed`, `unsupported_format`, `too_large`, `invalid_spec` or
     /// `encode_failed`.
     #[must_use]
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> FailureCode {
         match self {
-            EngineError::DecodeFailed(_) => "decode_failed",
-            EngineError::UnsupportedFormat(_) => "unsupported_format",
-            EngineError::TooLarge(_) => "too_large",
-            EngineError::InvalidSpec(_) => "invalid_spec",
-            EngineError::EncodeFailed(_) => "encode_failed",
+            EngineError::DecodeFailed(_) => FailureCode::DecodeFailed,
+            EngineError::UnsupportedFormat(_) => FailureCode::UnsupportedFormat,
+            EngineError::TooLarge(_) => FailureCode::TooLarge,
+            EngineError::InvalidSpec(_) => FailureCode::InvalidSpec,
+            EngineError::EncodeFailed(_) => FailureCode::EncodeFailed,
+        }
+    }
+
+    /// What went wrong, without the leading kind (`the image could not be decoded: `).
+    #[must_use]
+    pub fn detail(&self) -> &str {
+        match self {
+            EngineError::DecodeFailed(detail)
+            | EngineError::UnsupportedFormat(detail)
+            | EngineError::TooLarge(detail)
+            | EngineError::InvalidSpec(detail)
+            | EngineError::EncodeFailed(detail) => detail,
         }
     }
 }
@@ -44,23 +58,27 @@ mod tests {
     #[test]
     fn codes_are_stable_and_messages_say_why() {
         let error = EngineError::InvalidSpec("width must be between 1 and 16384".into());
-        assert_eq!(error.code(), "invalid_spec");
+        assert_eq!(error.code(), FailureCode::InvalidSpec);
         assert_eq!(
             error.to_string(),
             "invalid transform: width must be between 1 and 16384"
         );
+        assert_eq!(error.detail(), "width must be between 1 and 16384");
         assert_eq!(
             EngineError::DecodeFailed(String::new()).code(),
-            "decode_failed"
+            FailureCode::DecodeFailed
         );
         assert_eq!(
             EngineError::UnsupportedFormat(String::new()).code(),
-            "unsupported_format"
+            FailureCode::UnsupportedFormat
         );
-        assert_eq!(EngineError::TooLarge(String::new()).code(), "too_large");
+        assert_eq!(
+            EngineError::TooLarge(String::new()).code(),
+            FailureCode::TooLarge
+        );
         assert_eq!(
             EngineError::EncodeFailed(String::new()).code(),
-            "encode_failed"
+            FailureCode::EncodeFailed
         );
     }
 }

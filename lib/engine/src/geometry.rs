@@ -7,11 +7,11 @@
 
 use imagepipe_proto::v1::{Fit, Flip, Gravity};
 
-use super::{
+use crate::{
+    EngineError,
     limits::{Limits, MAX_SIDE},
     request::{Request, Rotation},
 };
-use crate::EngineError;
 
 /// The size of the result, and whether (and where) the source is first cropped to the result's aspect ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

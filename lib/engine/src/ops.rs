@@ -19,7 +19,7 @@
 use image::{DynamicImage, metadata::Orientation};
 use imagepipe_proto::v1::Flip;
 
-use super::request::Rotation;
+use crate::request::Rotation;
 
 /// Largest blur sigma done with an exact Gaussian kernel; larger ones use the box approximation.
 pub(crate) const EXACT_BLUR_MAX_SIGMA: f32 = 10.0;
@@ -213,7 +213,7 @@ mod tests {
     use image::{GenericImageView, GrayImage, Luma, LumaA, Rgb, RgbImage, Rgba};
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     const ROTATIONS: [Rotation; 4] = [
         Rotation::None,

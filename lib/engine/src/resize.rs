@@ -4,8 +4,7 @@
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 
-use super::geometry::Plan;
-use crate::EngineError;
+use crate::{EngineError, geometry::Plan};
 
 /// `image` resampled to `plan`'s size (for `cover`, cropped to its aspect ratio first, keeping the part the
 /// plan's anchor names). Alpha is premultiplied during resampling, so transparent pixels do not bleed their
@@ -38,7 +37,7 @@ mod tests {
     use imagepipe_proto::v1::Gravity;
 
     use super::*;
-    use crate::engine::samples;
+    use crate::samples;
 
     #[test]
     fn resizes_to_the_plan() {

@@ -11,7 +11,7 @@ pub(crate) use awkward::{cmyk_jpeg, encode, with_exif_orientation};
 
 /// The awkward-input suite's generators; the unit tests use some of them.
 #[allow(dead_code)]
-#[path = "../../tests/awkward/samples.rs"]
+#[path = "../tests/awkward/samples.rs"]
 mod awkward;
 
 /// A `width` x `height` RGB gradient.
