@@ -14,6 +14,7 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
+use imagepipe_archive::layout::DEFAULT_BUCKET;
 use imagepipe_common::amqp::Broker;
 use mongodb::Database;
 use tokio::time::Instant;
@@ -22,7 +23,7 @@ use crate::{
     Error,
     clock::{Clock, human},
     rabbitmq::{RabbitmqControl, queue_depths},
-    stack::{BUCKET, READY_TIMEOUT, Stack},
+    stack::{READY_TIMEOUT, Stack},
     storage::{WriteProgress, orphan_chunks_now, write_progress},
     submit::Submitter,
     workload::ImageJob,
@@ -186,11 +187,11 @@ impl Chaos<'_> {
                 .accepted()
                 .into_iter()
                 .filter(|job| job.large)
-                .map(|job| format!("{}/original", job.id))
+                .map(|job| imagepipe_archive::original_id(&job.id))
                 .filter(|gridfs_id| !complete.contains(gridfs_id))
                 .collect();
             for gridfs_id in candidates {
-                match write_progress(self.database, BUCKET, &gridfs_id).await? {
+                match write_progress(self.database, DEFAULT_BUCKET, &gridfs_id).await? {
                     WriteProgress::Writing => return Ok(Some(gridfs_id)),
                     WriteProgress::Complete => {
                         complete.insert(gridfs_id);
@@ -206,7 +207,7 @@ impl Chaos<'_> {
     /// SIGKILLs save2db and counts the orphan chunks right after.
     async fn kill_save2db(&mut self, when: &str) -> Result<u64, Error> {
         let pid = self.stack.save2db.process.kill().await?;
-        let orphans = orphan_chunks_now(self.database, BUCKET).await?;
+        let orphans = orphan_chunks_now(self.database, DEFAULT_BUCKET).await?;
         let archive = queue_depths(self.broker).await.map_or_else(
             |error| error.to_string(),
             |depths| depths.archive.to_string(),

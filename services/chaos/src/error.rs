@@ -58,7 +58,16 @@ pub enum Error {
         #[source]
         source: mongodb::error::Error,
     },
-    /// The harness's own broker calls, or its connection to MongoDB, failed.
+    /// The harness's connection to MongoDB failed.
+    #[error("error while {action}: {source}")]
+    Archive {
+        /// What was being done.
+        action: &'static str,
+        /// The error.
+        #[source]
+        source: imagepipe_archive::StoreError,
+    },
+    /// The harness's own broker calls failed.
     #[error("error while {action}: {source}")]
     Connection {
         /// What was being done.
@@ -103,7 +112,14 @@ impl Error {
         move |source| Self::Mongo { action, source }
     }
 
-    /// A closure wrapping an error of the shared plumbing (broker, MongoDB connection).
+    /// A closure wrapping an error of the archive library (the MongoDB connection).
+    pub(crate) fn archive(
+        action: &'static str,
+    ) -> impl FnOnce(imagepipe_archive::StoreError) -> Self {
+        move |source| Self::Archive { action, source }
+    }
+
+    /// A closure wrapping an error of the shared plumbing (the broker).
     pub(crate) fn connection(action: &'static str) -> impl FnOnce(imagepipe_common::Error) -> Self {
         move |source| Self::Connection { action, source }
     }

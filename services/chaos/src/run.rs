@@ -4,11 +4,8 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use imagepipe_common::{
-    amqp::Broker,
-    config::{AmqpArgs, MongoArgs},
-    shutdown,
-};
+use imagepipe_archive::{ArchiveArgs, layout::DEFAULT_BUCKET};
+use imagepipe_common::{amqp::Broker, config::AmqpArgs, shutdown};
 use mongodb::Database;
 use tokio::time::Instant;
 
@@ -20,7 +17,7 @@ use crate::{
     evidence::Evidence,
     rabbitmq::{RabbitmqControl, queue_depths},
     report::print_log_tails,
-    stack::{BUCKET, Stack},
+    stack::Stack,
     storage::{Snapshot, analyse},
     submit::{Submitter, paced_stream},
     verify::{JobStatus, check_results, wait_for_drain},
@@ -126,12 +123,12 @@ async fn scenario(
     clock: Clock,
 ) -> Result<Report, Error> {
     stack.start(http, clock).await?;
-    let database = imagepipe_common::mongo::connect(
-        &MongoArgs::new(stack.mongo.uri(), &stack.database),
+    let database = imagepipe_archive::connect(
+        &ArchiveArgs::new(stack.mongo.uri(), &stack.database),
         "imagepipe-chaos",
     )
     .await
-    .map_err(Error::connection("connecting to MongoDB"))?;
+    .map_err(Error::archive("connecting to MongoDB"))?;
     let gateway = stack.gateway.base_url();
     let submitter = Arc::new(Submitter::new(http.clone(), &gateway));
 
@@ -254,7 +251,7 @@ async fn uploads(submitter: Arc<Submitter>, plan: &Plan, clock: Clock) -> Result
 /// Reads MongoDB, retrying a few times; `None` when it cannot be read.
 async fn read_storage(database: &Database) -> Option<Snapshot> {
     for attempt in 1..=3 {
-        match Snapshot::read(database, BUCKET).await {
+        match Snapshot::read(database, DEFAULT_BUCKET).await {
             Ok(snapshot) => return Some(snapshot),
             Err(error) => {
                 println!("Reading MongoDB failed (attempt {attempt} of 3): {error}");

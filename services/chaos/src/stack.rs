@@ -9,6 +9,8 @@ use std::{
     time::Duration,
 };
 
+use imagepipe_archive::layout::DEFAULT_BUCKET;
+
 use crate::{
     Error,
     clock::{Clock, human},
@@ -24,8 +26,6 @@ pub const STOP_GRACE: Duration = Duration::from_secs(45);
 const MONGO_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the database server gets to stop after SIGTERM.
 const MONGO_STOP_GRACE: Duration = Duration::from_secs(20);
-/// The GridFS bucket the services use (their default).
-pub const BUCKET: &str = "images";
 
 /// A service process and the address of its HTTP endpoints.
 #[derive(Debug)]
@@ -204,7 +204,7 @@ impl Stack {
             ))
             .env("SAVE2DB_HTTP_ADDR", addr.to_string())
             .env("SAVE2DB_INSTANCE_ID", "save2db")
-            .env("SAVE2DB_BUCKET", BUCKET),
+            .env("MONGODB_BUCKET", DEFAULT_BUCKET),
             addr,
         };
         let mut transformers = Vec::new();
@@ -228,7 +228,7 @@ impl Stack {
             ))
             .env("GATEWAY_HTTP_ADDR", addr.to_string())
             .env("GATEWAY_INSTANCE_ID", "gateway")
-            .env("GATEWAY_BUCKET", BUCKET),
+            .env("MONGODB_BUCKET", DEFAULT_BUCKET),
             addr,
         };
         Ok(Self {

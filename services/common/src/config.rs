@@ -1,4 +1,5 @@
-//! Argument groups every service flattens into its own clap `Config`. Each has an environment-variable
+//! Argument groups every service flattens into its own clap `Config` (the archive's, `ArchiveArgs`, is the
+//! archive library's). Each has an environment-variable
 //! fallback and a default that works against `deploy/local/up` and docker-compose.
 
 use std::time::Duration;
@@ -7,11 +8,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, clap::Args)]
 pub struct AmqpArgs {
     /// AMQP URL of the broker.
-    #[arg(
-        long,
-        env = "AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
+    #[arg(long, env = "AMQP_URL", default_value = DEFAULT_AMQP_URL)]
     pub amqp_url: String,
     /// Prefix of every exchange and queue name (tests use a unique one).
     #[arg(long, env = "AMQP_NAMESPACE", default_value = "imagepipe")]
@@ -24,6 +21,9 @@ pub struct AmqpArgs {
     #[arg(long, env = "AMQP_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub amqp_max_message_bytes: u64,
 }
+
+/// The broker the services default to: the local stack's RabbitMQ, as guest.
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// The broker's default largest message: 128 MiB.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 128 * 1024 * 1024;
@@ -44,32 +44,6 @@ impl AmqpArgs {
     #[must_use]
     pub fn confirm_timeout(&self) -> Duration {
         Duration::from_secs(self.amqp_confirm_timeout_secs.max(1))
-    }
-}
-
-/// How to reach MongoDB.
-#[derive(Debug, Clone, clap::Args)]
-pub struct MongoArgs {
-    /// MongoDB connection string.
-    #[arg(
-        long,
-        env = "MONGODB_URI",
-        default_value = "mongodb://127.0.0.1:27017/?directConnection=true"
-    )]
-    pub mongodb_uri: String,
-    /// Database holding the GridFS bucket and the `jobs` collection.
-    #[arg(long, env = "MONGODB_DATABASE", default_value = "imagepipe")]
-    pub mongodb_database: String,
-}
-
-impl MongoArgs {
-    /// Arguments for `uri` and `database`.
-    #[must_use]
-    pub fn new(uri: impl Into<String>, database: impl Into<String>) -> Self {
-        Self {
-            mongodb_uri: uri.into(),
-            mongodb_database: database.into(),
-        }
     }
 }
 
@@ -103,8 +77,6 @@ mod tests {
         #[command(flatten)]
         amqp: AmqpArgs,
         #[command(flatten)]
-        mongo: MongoArgs,
-        #[command(flatten)]
         log: LogArgs,
     }
 
@@ -116,15 +88,16 @@ mod tests {
             "amqp://rabbit:5672/%2f",
             "--amqp-namespace",
             "ns",
-            "--mongodb-database",
-            "db",
             "--log-format",
             "json",
         ])
         .unwrap();
         assert_eq!(parsed.amqp.amqp_url, "amqp://rabbit:5672/%2f");
         assert_eq!(parsed.amqp.amqp_namespace, "ns");
-        assert_eq!(parsed.mongo.mongodb_database, "db");
+        assert_eq!(
+            Test::try_parse_from(["t"]).unwrap().amqp.amqp_url,
+            DEFAULT_AMQP_URL
+        );
         assert_eq!(parsed.log.log_format, LogFormat::Json);
         assert_eq!(parsed.amqp.confirm_timeout(), Duration::from_secs(10));
     }

@@ -1,6 +1,6 @@
 //! Errors of the shared plumbing.
 
-/// What can go wrong talking to the broker or the database.
+/// What can go wrong talking to the broker.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The AMQP client reported an error (connection, channel or protocol).
@@ -41,9 +41,6 @@ pub enum Error {
         /// How long.
         seconds: u64,
     },
-    /// MongoDB reported an error.
-    #[error("MongoDB error: {0}")]
-    Mongo(#[from] mongodb::error::Error),
     /// A configuration value is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),

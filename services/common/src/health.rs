@@ -1,8 +1,11 @@
 //! `/healthz` (the process is alive), `/readyz` (its broker and database answer) and `/metrics` (Prometheus), for
 //! every service.
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible, fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Duration,
+};
 
+use futures_util::{FutureExt as _, future::BoxFuture};
 use serde::Serialize;
 use warp::{Filter, http::StatusCode};
 
@@ -11,12 +14,15 @@ use crate::{Error, amqp::Broker, amqp::ConsumerState};
 /// How long one readiness probe may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Asks the database whether it answers: `Ok`, or why not.
+type Ping = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
 /// What `/readyz` checks: the broker, the database, and its consumers' attachment, each where the service has
 /// one.
 #[derive(Clone, Default)]
 pub struct Readiness {
     broker: Option<Broker>,
-    database: Option<mongodb::Database>,
+    database: Option<Ping>,
     consumers: Vec<Arc<ConsumerState>>,
 }
 
@@ -58,10 +64,19 @@ impl Readiness {
         self
     }
 
-    /// Checks the database too.
+    /// Checks the database too, with `ping` (the service knows its database; this crate does not).
     #[must_use]
-    pub fn with_database(mut self, database: mongodb::Database) -> Self {
-        self.database = Some(database);
+    pub fn with_database<F, Fut, E>(mut self, ping: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Display,
+    {
+        self.database = Some(Arc::new(move || {
+            ping()
+                .map(|answer| answer.map_err(|error| error.to_string()))
+                .boxed()
+        }));
         self
     }
 
@@ -77,16 +92,20 @@ impl Readiness {
         let broker = async {
             match &self.broker {
                 Some(broker) => Some(outcome(
-                    tokio::time::timeout(CHECK_TIMEOUT, broker.check()).await,
+                    tokio::time::timeout(
+                        CHECK_TIMEOUT,
+                        broker
+                            .check()
+                            .map(|answer| answer.map_err(|error| error.to_string())),
+                    )
+                    .await,
                 )),
                 None => None,
             }
         };
         let database = async {
             match &self.database {
-                Some(database) => Some(outcome(
-                    tokio::time::timeout(CHECK_TIMEOUT, crate::mongo::ping(database)).await,
-                )),
+                Some(ping) => Some(outcome(tokio::time::timeout(CHECK_TIMEOUT, ping()).await)),
                 None => None,
             }
         };
@@ -111,10 +130,10 @@ impl Readiness {
     }
 }
 
-fn outcome(result: Result<Result<(), Error>, tokio::time::error::Elapsed>) -> String {
+fn outcome(result: Result<Result<(), String>, tokio::time::error::Elapsed>) -> String {
     match result {
         Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(error)) => error.to_string(),
+        Ok(Err(error)) => error,
         Err(_) => format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
     }
 }
@@ -199,6 +218,23 @@ mod tests {
         assert_eq!(response.status(), 503);
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["consumer"], "not consuming");
+    }
+
+    #[tokio::test]
+    async fn readyz_says_why_the_database_is_not_ready() {
+        let down =
+            Readiness::default().with_database(|| async { Err::<(), _>("connection refused") });
+        let response = warp::test::request()
+            .path("/readyz")
+            .reply(&routes(down))
+            .await;
+        assert_eq!(response.status(), 503);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["database"], "connection refused");
+        let up = Readiness::default().with_database(|| async { Ok::<(), String>(()) });
+        let report = up.check().await;
+        assert!(report.is_ready(), "{report:?}");
+        assert_eq!(report.database.as_deref(), Some("ok"));
     }
 
     #[tokio::test]

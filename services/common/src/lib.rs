@@ -1,14 +1,13 @@
 //! Plumbing shared by imagepipe's three services, and nothing domain-specific: the clap argument groups every
 //! service flattens into its `Config`, tracing initialisation, the shutdown signal, the AMQP broker handle
-//! (connection pool, topology declaration, confirmed publishing, a recovering consumer loop), the MongoDB
-//! connection, the `/healthz` + `/readyz` + `/metrics` endpoints, and the Prometheus registry.
+//! (connection pool, topology declaration, confirmed publishing, a recovering consumer loop), the `/healthz` +
+//! `/readyz` + `/metrics` endpoints, and the Prometheus registry. The MongoDB side is the archive library's.
 //!
 //! # Layout
-//! - [`config`] holds `AmqpArgs`, `MongoArgs`, `LogArgs`.
+//! - [`config`] holds `AmqpArgs` and `LogArgs`.
 //! - [`telemetry`] holds `init(service, &LogArgs)`.
 //! - [`shutdown`] holds `signal()`, SIGINT or SIGTERM.
 //! - [`amqp`] holds `Broker` (pool + topology), `Publisher` (publisher confirms), `consume` (the consumer loop).
-//! - [`mongo`] holds `connect(&MongoArgs)`.
 //! - [`health`] holds the health routes (`/healthz`, `/readyz`, `/metrics`) and the `Readiness` check.
 //! - [`metrics`] holds the process-wide Prometheus registry, labelled counter/gauge/histogram families, and
 //!   the `/metrics` filter.
@@ -22,7 +21,6 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod metrics;
-pub mod mongo;
 #[cfg(any(test, feature = "testkit"))]
 pub mod proxy;
 pub mod retry;

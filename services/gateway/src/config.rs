@@ -2,7 +2,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use imagepipe_common::config::{AmqpArgs, LogArgs, MongoArgs};
+use imagepipe_archive::ArchiveArgs;
+use imagepipe_common::config::{AmqpArgs, LogArgs};
 
 use crate::{
     error::KeyConfigError,
@@ -38,9 +39,6 @@ pub struct Config {
     /// Most job statuses remembered in memory (older ones are read back from MongoDB).
     #[arg(long, env = "GATEWAY_MAX_TRACKED_JOBS", default_value_t = 100_000)]
     pub max_tracked_jobs: usize,
-    /// GridFS bucket save2db writes to (must match `SAVE2DB_BUCKET`).
-    #[arg(long, env = "GATEWAY_BUCKET", default_value = "images")]
-    pub bucket: String,
     /// Absolute URL prefix for links in responses (e.g. `https://images.example.com`); default: relative links.
     #[arg(long, env = "GATEWAY_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -59,7 +57,7 @@ pub struct Config {
     pub amqp: AmqpArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub mongo: MongoArgs,
+    pub archive: ArchiveArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub log: LogArgs,
@@ -177,7 +175,7 @@ mod tests {
         let config = Config::try_parse_from(["imagepipe-gateway"]).unwrap();
         assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.max_upload_bytes, 25 * 1024 * 1024);
-        assert_eq!(config.bucket, "images");
+        assert_eq!(config.archive.mongodb_bucket, "images");
         assert_eq!(config.link_base(), "");
         assert_eq!(config.validate(), Ok(()));
     }

@@ -6,6 +6,7 @@
 //! and bring it back. The event goes out before anything is deleted, so a `204` means every replica was told;
 //! when the broker is away nothing is deleted and the client retries.
 
+use imagepipe_archive::ArchiveStore;
 use imagepipe_common::{
     amqp::{Envelope, Publisher},
     time::now_ms,
@@ -14,7 +15,6 @@ use imagepipe_proto::{
     topology::routing,
     v1::{JobEvent, job_event},
 };
-use imagepipe_save2db::ArchiveStore;
 
 use crate::{auth, error::ApiError, jobs::JobStore, keys::Owner};
 
@@ -63,9 +63,19 @@ impl Deletion<'_> {
             return Err(ApiError::JobNotFound(job_id.to_owned()));
         }
         tracing::Span::current().record("trace_id", document.trace_id.as_str());
-        self.announce(job_id, &document.trace_id).await?;
+        let deletion = JobEvent {
+            job_id: job_id.to_owned(),
+            trace_id: document.trace_id.clone(),
+            kind: job_event::Kind::Deleted as i32,
+            at_ms: now_ms(),
+            by: self.instance.to_owned(),
+            ..JobEvent::default()
+        };
+        self.announce(&deletion).await?;
         self.jobs.forget(job_id);
-        if !self.archive.delete_job(job_id).await? {
+        // The archive writes the job's tombstone before it deletes anything, so that no late archive of the job
+        // (a redelivery, a replay) brings it back.
+        if !self.archive.delete_job(&deletion).await? {
             // Another request deleted it between our read and our delete.
             return Err(ApiError::JobNotFound(job_id.to_owned()));
         }
@@ -74,19 +84,11 @@ impl Deletion<'_> {
     }
 
     /// Tells every replica (this one included) to forget the job, and waits for the broker's confirm.
-    async fn announce(&self, job_id: &str, trace_id: &str) -> Result<(), ApiError> {
-        let event = JobEvent {
-            job_id: job_id.to_owned(),
-            trace_id: trace_id.to_owned(),
-            kind: job_event::Kind::Deleted as i32,
-            at_ms: now_ms(),
-            by: self.instance.to_owned(),
-            ..JobEvent::default()
-        };
+    async fn announce(&self, deletion: &JobEvent) -> Result<(), ApiError> {
         let key = routing::event(DELETED_EVENT);
-        let envelope = Envelope::event(&key, job_id, trace_id);
+        let envelope = Envelope::event(&key, &deletion.job_id, &deletion.trace_id);
         self.publisher
-            .publish(envelope, &event)
+            .publish(envelope, deletion)
             .await
             .map_err(ApiError::DeletionUnannounced)
     }

@@ -96,7 +96,7 @@ pub enum ApiError {
     DeletionUnannounced(#[source] imagepipe_common::Error),
     /// MongoDB could not be read.
     #[error("the image store is unavailable; retry later")]
-    StoreUnavailable(#[source] imagepipe_save2db::StoreError),
+    StoreUnavailable(#[source] imagepipe_archive::StoreError),
 }
 
 impl warp::reject::Reject for ApiError {}
@@ -246,8 +246,8 @@ pub enum KeyConfigError {
     },
 }
 
-impl From<imagepipe_save2db::StoreError> for ApiError {
-    fn from(error: imagepipe_save2db::StoreError) -> Self {
+impl From<imagepipe_archive::StoreError> for ApiError {
+    fn from(error: imagepipe_archive::StoreError) -> Self {
         ApiError::StoreUnavailable(error)
     }
 }

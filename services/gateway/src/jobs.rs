@@ -116,11 +116,11 @@ impl Weighter<String, Blob> for BlobWeighter {
     }
 }
 
-/// The cache key of a job's original or named output (the same shape as its GridFS id).
+/// The cache key of a job's original or named output: its GridFS id.
 fn blob_key(job_id: &str, name: Option<&str>) -> String {
     match name {
-        None => format!("{job_id}/original"),
-        Some(name) => format!("{job_id}/output/{name}"),
+        None => imagepipe_archive::original_id(job_id),
+        Some(name) => imagepipe_archive::output_id(job_id, name),
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use imagepipe_save2db::{ArchiveStore, JobDocument, store::JobPosition};
+use imagepipe_archive::{ArchiveStore, JobDocument, JobPosition};
 use serde::Serialize;
 
 use crate::{
@@ -118,7 +118,9 @@ impl JobItem {
         Self {
             id: document.id.clone(),
             status: document.status.clone(),
-            submitted_at: rfc3339_millis(document.submitted_at.timestamp_millis()),
+            submitted_at: imagepipe_common::time::rfc3339_millis(
+                document.submitted_at.timestamp_millis(),
+            ),
             filename: document.filename.clone(),
             outputs: document
                 .outputs
@@ -167,34 +169,6 @@ pub async fn list(
             .collect(),
         next,
     })
-}
-
-/// `ms` milliseconds after the Unix epoch as RFC 3339 in UTC, always with three fractional digits.
-#[must_use]
-pub fn rfc3339_millis(ms: i64) -> String {
-    let (days, of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        of_day / 3_600_000,
-        of_day / 60_000 % 60,
-        of_day / 1000 % 60,
-        of_day % 1000
-    )
 }
 
 /// The opaque cursor of `position`.
@@ -274,21 +248,6 @@ mod tests {
             assert_eq!(error.code(), "invalid_cursor", "{bad}");
             assert_eq!(error.status(), 400);
         }
-    }
-
-    #[test]
-    fn times_are_rfc3339_with_milliseconds() {
-        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            rfc3339_millis(1_700_000_000_120),
-            "2023-11-14T22:13:20.120Z"
-        );
-        assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(
-            rfc3339_millis(4_107_542_399_999),
-            "2100-02-28T23:59:59.999Z"
-        );
-        assert_eq!(rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
     }
 
     #[test]

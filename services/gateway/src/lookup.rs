@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use imagepipe_archive::{ArchiveStore, JobDocument, StoredFile};
 use imagepipe_proto::v1::{ImageFormat, ImageInfo, JobStatus, job_event};
-use imagepipe_save2db::{ArchiveStore, JobDocument, StoredFile};
 
 use crate::{
     auth,

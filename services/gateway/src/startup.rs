@@ -5,13 +5,12 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context as _;
 use futures_util::FutureExt as _;
+use imagepipe_archive::ArchiveStore;
 use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::Readiness,
-    mongo,
     retry::{STARTUP_PATIENCE, with_backoff},
 };
-use imagepipe_save2db::ArchiveStore;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -77,11 +76,11 @@ impl Application {
             .wait_and_declare()
             .await
             .context("Failed to connect to RabbitMQ and declare the topology")?;
-        let database = mongo::connect(&config.mongo, "imagepipe-gateway")
+        let database = imagepipe_archive::connect(&config.archive, "imagepipe-gateway")
             .await
             .context("Failed to connect to MongoDB")?;
         let archive = with_backoff("MongoDB", STARTUP_PATIENCE, || {
-            ArchiveStore::open(database.clone(), &config.bucket)
+            ArchiveStore::open(database.clone(), &config.archive.mongodb_bucket)
         })
         .await
         .context("Failed to open the GridFS archive")?;
@@ -100,9 +99,16 @@ impl Application {
             stopping: stopping.subscribe(),
         };
         let consumer = Arc::new(ConsumerState::default());
+        let ping = {
+            let archive = state.lookup.archive().clone();
+            move || {
+                let archive = archive.clone();
+                async move { archive.ping().await }
+            }
+        };
         let readiness = Readiness::default()
             .with_broker(broker.clone())
-            .with_database(database)
+            .with_database(ping)
             .with_consumer(Arc::clone(&consumer));
         let listener = TcpListener::bind(config.http_addr)
             .await

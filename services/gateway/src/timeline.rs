@@ -3,8 +3,8 @@
 //! and the results of its own jobs); save2db keeps every event as the job's history in MongoDB. The two merge
 //! here without duplicates (a step is its kind, time and replica) and in time order.
 
+use imagepipe_archive::EventDocument;
 use imagepipe_proto::v1::{ImageResult, JobEvent, JobStatus, job_event};
-use imagepipe_save2db::EventDocument;
 
 use crate::jobs::JobFailure;
 
@@ -151,7 +151,7 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
-    use imagepipe_save2db::JobError;
+    use imagepipe_archive::JobError;
     use mongodb::bson;
 
     use super::*;

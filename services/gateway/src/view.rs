@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::{
     jobs::{JobState, OutputInfo},
-    listing::rfc3339_millis,
     timeline::Step,
 };
 
@@ -127,7 +126,7 @@ impl From<&Step> for StepView {
     fn from(step: &Step) -> Self {
         Self {
             event: step.kind.name(),
-            at: rfc3339_millis(step.at_ms),
+            at: imagepipe_common::time::rfc3339_millis(step.at_ms),
             by: step.by.clone(),
             status: (step.status != imagepipe_proto::v1::JobStatus::Unspecified)
                 .then(|| step.status.name()),

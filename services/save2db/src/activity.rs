@@ -11,10 +11,7 @@ use imagepipe_common::{
 use imagepipe_proto::{Message, v1::JobEvent};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use crate::{
-    StoreError,
-    history::{JobHistory, Recorded},
-};
+use imagepipe_archive::{JobHistory, Recorded, StoreError};
 
 /// Events in flight at once: each is one small write, so more than the archive consumer's.
 pub const PREFETCH: u16 = 32;
@@ -131,18 +128,19 @@ impl Handler for ActivityWorker {
 
 #[cfg(test)]
 mod tests {
-    use imagepipe_common::{amqp::Envelope, config::MongoArgs, mongo};
+    use imagepipe_archive::ArchiveArgs;
+    use imagepipe_common::amqp::Envelope;
     use imagepipe_proto::v1::ImageArchive;
 
     use super::*;
 
     /// A worker whose database is never reached: nothing listens on port 1, and nothing is asked of it.
     async fn offline_worker() -> ActivityWorker {
-        let args = MongoArgs::new(
+        let args = ArchiveArgs::new(
             "mongodb://127.0.0.1:1/?directConnection=true&serverSelectionTimeoutMS=100",
             "offline",
         );
-        let database = mongo::connect(&args, "test").await.unwrap();
+        let database = imagepipe_archive::connect(&args, "test").await.unwrap();
         ActivityWorker::new(JobHistory::new(&database))
     }
 

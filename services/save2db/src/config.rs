@@ -3,7 +3,8 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use imagepipe_common::config::{AmqpArgs, LogArgs, MongoArgs};
+use imagepipe_archive::ArchiveArgs;
+use imagepipe_common::config::{AmqpArgs, LogArgs};
 
 /// Everything save2db can be told. Every flag has an environment-variable fallback. Without a subcommand it runs
 /// the service; with one it runs that operator command (which uses only the AMQP settings) and exits.
@@ -20,9 +21,6 @@ pub struct Config {
     /// Where `/healthz` and `/readyz` listen.
     #[arg(long, env = "SAVE2DB_HTTP_ADDR", default_value = "127.0.0.1:9092")]
     pub http_addr: SocketAddr,
-    /// Name of the GridFS bucket (collections `<bucket>.files` and `<bucket>.chunks`).
-    #[arg(long, env = "SAVE2DB_BUCKET", default_value = "images")]
-    pub bucket: String,
     /// Archive messages handled at once (AMQP prefetch).
     #[arg(long, env = "SAVE2DB_PREFETCH", default_value_t = 8)]
     pub prefetch: u16,
@@ -35,9 +33,9 @@ pub struct Config {
     /// The broker.
     #[command(flatten)]
     pub amqp: AmqpArgs,
-    /// The database.
+    /// The archive: database and bucket.
     #[command(flatten)]
-    pub mongo: MongoArgs,
+    pub archive: ArchiveArgs,
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
@@ -110,7 +108,7 @@ mod tests {
     #[test]
     fn defaults_work_against_the_local_stack() {
         let config = Config::try_parse_from(["imagepipe-save2db"]).unwrap();
-        assert_eq!(config.bucket, "images");
+        assert_eq!(config.archive.mongodb_bucket, "images");
         assert_eq!(config.prefetch, 8);
         assert_eq!(config.shutdown_grace(), Duration::from_secs(30));
         assert!(!config.instance_id.is_empty());
@@ -137,7 +135,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.http_addr.port(), 0);
         assert_eq!(config.amqp.amqp_namespace, "t-1");
-        assert_eq!(config.mongo.mongodb_database, "db-1");
+        assert_eq!(config.archive.mongodb_database, "db-1");
         assert_eq!(config.instance_id, "s2d-1");
     }
 

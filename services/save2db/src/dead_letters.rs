@@ -542,10 +542,9 @@ fn integer(value: &AMQPValue) -> Option<u64> {
 }
 
 fn format_time(secs: u64) -> Option<String> {
-    let millis = i64::try_from(secs).ok()?.checked_mul(1000)?;
-    mongodb::bson::DateTime::from_millis(millis)
-        .try_to_rfc3339_string()
+    i64::try_from(secs)
         .ok()
+        .map(imagepipe_common::time::rfc3339_secs)
 }
 
 fn rfc3339<S: Serializer>(secs: &Option<u64>, serializer: S) -> Result<S::Ok, S::Error> {

@@ -7,7 +7,9 @@ use imagepipe_common::metrics::{
     CounterVec, GaugeVec, HistogramVec, InFlight, SHORT_BUCKETS, jobs_in_flight,
 };
 
-use crate::{JobDocument, worker::Outcome};
+use imagepipe_archive::JobDocument;
+
+use crate::worker::Outcome;
 
 struct Save2dbMetrics {
     stored: CounterVec<1>,
@@ -37,8 +39,8 @@ static METRICS: LazyLock<Save2dbMetrics> = LazyLock::new(|| {
         ),
         failures: CounterVec::register(
             "imagepipe_save2db_failures",
-            "Archives not stored, by reason: transient (database unavailable, requeued) or rejected \
-             (undecodable or unstorable, dead-lettered)",
+            "Archives not stored, by reason: transient (database unavailable, requeued), rejected \
+             (undecodable or unstorable, dead-lettered) or deleted (the job was deleted before: nothing kept)",
             ["reason"],
         ),
         in_flight: jobs_in_flight(),
@@ -72,6 +74,7 @@ pub(crate) fn store_duration(ok: bool, elapsed: Duration) {
 pub(crate) fn outcome(outcome: &Outcome) {
     match outcome {
         Outcome::Stored(document) => stored(document),
+        Outcome::Deleted => METRICS.failures.inc(["deleted"]),
         Outcome::Retry(_) => METRICS.failures.inc(["transient"]),
         Outcome::Rejected(_) => METRICS.failures.inc(["rejected"]),
     }

@@ -5,15 +5,15 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use futures_util::FutureExt as _;
+use imagepipe_archive::{ArchiveStore, JobHistory};
 use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::{self, Readiness},
-    mongo,
     retry::{STARTUP_PATIENCE, with_backoff},
 };
 use tokio::net::TcpListener;
 
-use crate::{ActivityWorker, ArchiveStore, ArchiveWorker, Config, JobHistory, activity};
+use crate::{ActivityWorker, ArchiveWorker, Config, activity};
 
 /// The name save2db uses for its MongoDB client and consumer.
 const SERVICE: &str = "imagepipe-save2db";
@@ -23,7 +23,6 @@ const SERVICE: &str = "imagepipe-save2db";
 pub struct Application {
     config: Config,
     broker: Broker,
-    database: mongodb::Database,
     store: ArchiveStore,
     history: JobHistory,
     listener: TcpListener,
@@ -37,11 +36,11 @@ impl Application {
     /// # Errors
     /// When the database or broker cannot be reached, or the port cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let database = mongo::connect(&config.mongo, SERVICE)
+        let database = imagepipe_archive::connect(&config.archive, SERVICE)
             .await
             .context("Failed to configure the MongoDB client")?;
         let store = with_backoff("MongoDB", STARTUP_PATIENCE, || {
-            ArchiveStore::open(database.clone(), &config.bucket)
+            ArchiveStore::open(database.clone(), &config.archive.mongodb_bucket)
         })
         .await
         .context("Failed to open the archive store in MongoDB")?;
@@ -61,11 +60,10 @@ impl Application {
         let addr = listener
             .local_addr()
             .context("Failed to read the health port's address")?;
-        tracing::info!(%addr, bucket = %config.bucket, instance_id = %config.instance_id, "save2db is ready.");
+        tracing::info!(%addr, bucket = %config.archive.mongodb_bucket, instance_id = %config.instance_id, "save2db is ready.");
         Ok(Self {
             config,
             broker,
-            database,
             store,
             history,
             listener,
@@ -96,6 +94,13 @@ impl Application {
     ) -> anyhow::Result<()> {
         let shutdown = shutdown.shared();
 
+        let ping = {
+            let store = self.store.clone();
+            move || {
+                let store = store.clone();
+                async move { store.ping().await }
+            }
+        };
         let worker = Arc::new(ArchiveWorker::new(
             self.store,
             Publisher::new(self.broker.clone()),
@@ -105,7 +110,7 @@ impl Application {
         let activity_state = Arc::new(ConsumerState::default());
         let readiness = Readiness::default()
             .with_broker(self.broker.clone())
-            .with_database(self.database)
+            .with_database(ping)
             .with_consumer(Arc::clone(&state))
             .with_consumer(Arc::clone(&activity_state));
         let options = ConsumerOptions {

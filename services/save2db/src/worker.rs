@@ -15,7 +15,7 @@ use imagepipe_proto::{
 };
 use tracing::{Instrument, error, info_span, warn};
 
-use crate::{ArchiveStore, JobDocument, StoreError};
+use imagepipe_archive::{ArchiveStore, JobDocument, Saved, StoreError};
 
 /// How long a transient failure waits for the database to answer again before the delivery is requeued, so
 /// that a short outage does not use up the queue's delivery limit in a burst of instant redeliveries.
@@ -28,6 +28,8 @@ const RETRY_PROBE: Duration = Duration::from_millis(500);
 pub enum Outcome {
     /// Stored (or found already stored): acknowledge.
     Stored(Box<JobDocument>),
+    /// The job was deleted: nothing was stored again, and nothing is announced. Acknowledge.
+    Deleted,
     /// Storing failed for a reason that may pass: requeue (the delivery limit dead-letters it eventually).
     Retry(StoreError),
     /// Poison: not an archive, or one that can never be stored. Dead-letter it.
@@ -39,7 +41,7 @@ impl Outcome {
     #[must_use]
     pub fn disposition(&self) -> Disposition {
         match self {
-            Outcome::Stored(_) => Disposition::Ack,
+            Outcome::Stored(_) | Outcome::Deleted => Disposition::Ack,
             Outcome::Retry(_) => Disposition::Requeue,
             Outcome::Rejected(_) => Disposition::DeadLetter,
         }
@@ -99,7 +101,8 @@ impl ArchiveWorker {
         let saved = self.store.save(&archive).await;
         crate::metrics::store_duration(saved.is_ok(), storing.elapsed());
         let document = match saved {
-            Ok(document) => document,
+            Ok(Saved::Stored(document)) => document,
+            Ok(Saved::Deleted) => return Outcome::Deleted,
             Err(store) if store.is_transient() => {
                 warn!(error = %store, "Could not store the archive; requeueing it once the database answers.");
                 self.wait_for_database().await;
@@ -113,7 +116,7 @@ impl ArchiveWorker {
         if let Err(publish) = self.announce(&document).await {
             warn!(error = %publish, "Stored, but could not publish the stored event.");
         }
-        Outcome::Stored(Box::new(document))
+        Outcome::Stored(document)
     }
 
     /// Waits until the database answers a ping, for at most [`RETRY_WAIT`].

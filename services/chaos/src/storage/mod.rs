@@ -9,6 +9,6 @@ mod snapshot;
 
 pub use findings::{Findings, analyse, orphan_chunks};
 pub use snapshot::{
-    ChunkRow, FileRow, JOBS, JobRow, Snapshot, WriteProgress, orphan_chunks_now, stored_count,
+    ChunkRow, FileRow, JobRow, Snapshot, WriteProgress, orphan_chunks_now, stored_count,
     write_progress,
 };

@@ -9,11 +9,10 @@ use mongodb::{
     bson::{Bson, Document, doc},
 };
 
+use imagepipe_archive::layout::{JOBS_COLLECTION, chunks_collection, files_collection};
+
 use super::orphan_chunks;
 use crate::Error;
-
-/// The collection with one document per job (save2db's `JOBS_COLLECTION`).
-pub const JOBS: &str = "jobs";
 
 /// A job document, as far as the checks need it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,13 +68,13 @@ impl Snapshot {
     pub async fn read(database: &Database, bucket: &str) -> Result<Self, Error> {
         let jobs = all(
             database,
-            JOBS,
+            JOBS_COLLECTION,
             doc! { "status": 1, "original": 1, "outputs": 1 },
         )
         .await?;
         let files = all(
             database,
-            &format!("{bucket}.files"),
+            &files_collection(bucket),
             doc! { "length": 1, "chunkSize": 1, "metadata.job_id": 1 },
         )
         .await?;
@@ -92,7 +91,7 @@ impl Snapshot {
 /// # Errors
 /// [`Error::Mongo`] when a query fails.
 pub async fn orphan_chunks_now(database: &Database, bucket: &str) -> Result<u64, Error> {
-    let files = all(database, &format!("{bucket}.files"), doc! { "_id": 1 }).await?;
+    let files = all(database, &files_collection(bucket), doc! { "_id": 1 }).await?;
     let ids: HashSet<String> = files.iter().map(|file| id_text(file.get("_id"))).collect();
     let chunks = read_chunks(database, bucket).await?;
     Ok(orphan_chunks(&chunks, &ids))
@@ -119,7 +118,7 @@ pub async fn write_progress(
     gridfs_id: &str,
 ) -> Result<WriteProgress, Error> {
     let files = database
-        .collection::<Document>(&format!("{bucket}.files"))
+        .collection::<Document>(&files_collection(bucket))
         .count_documents(doc! { "_id": gridfs_id })
         .await
         .map_err(Error::mongo("looking up a file"))?;
@@ -127,7 +126,7 @@ pub async fn write_progress(
         return Ok(WriteProgress::Complete);
     }
     let chunks = database
-        .collection::<Document>(&format!("{bucket}.chunks"))
+        .collection::<Document>(&chunks_collection(bucket))
         .count_documents(doc! { "files_id": gridfs_id })
         .await
         .map_err(Error::mongo("counting a file's chunks"))?;
@@ -144,7 +143,7 @@ pub async fn write_progress(
 /// [`Error::Mongo`] when the query fails.
 pub async fn stored_count(database: &Database, ids: &[String]) -> Result<u64, Error> {
     database
-        .collection::<Document>(JOBS)
+        .collection::<Document>(JOBS_COLLECTION)
         .count_documents(doc! { "_id": { "$in": ids } })
         .await
         .map_err(Error::mongo("counting job documents"))
@@ -169,7 +168,7 @@ async fn all(
 async fn read_chunks(database: &Database, bucket: &str) -> Result<Vec<ChunkRow>, Error> {
     let chunks = all(
         database,
-        &format!("{bucket}.chunks"),
+        &chunks_collection(bucket),
         doc! { "files_id": 1, "n": 1 },
     )
     .await?;

@@ -3,11 +3,8 @@
 use std::{io::Cursor, time::Duration};
 
 use clap::Parser;
-use imagepipe_common::{
-    amqp::Broker,
-    config::{AmqpArgs, MongoArgs},
-    proxy::CutProxy,
-};
+use imagepipe_archive::{ArchiveArgs, ArchiveStore, JobDocument};
+use imagepipe_common::{amqp::Broker, config::AmqpArgs, proxy::CutProxy};
 use tokio::{sync::watch, task::JoinHandle};
 
 /// The broker the tests use (`AMQP_URL`, else the local default).
@@ -162,14 +159,12 @@ impl Stack {
     }
 
     /// This stack's archive, as save2db writes it.
-    pub async fn archive(&self) -> imagepipe_save2db::ArchiveStore {
-        let database = imagepipe_common::mongo::connect(
-            &MongoArgs::new(mongodb_uri(), &self.database),
-            "imagepipe-tests",
-        )
-        .await
-        .unwrap();
-        imagepipe_save2db::ArchiveStore::open(database, "images")
+    pub async fn archive(&self) -> ArchiveStore {
+        let args = ArchiveArgs::new(mongodb_uri(), &self.database);
+        let database = imagepipe_archive::connect(&args, "imagepipe-tests")
+            .await
+            .unwrap();
+        ArchiveStore::open(database, &args.mongodb_bucket)
             .await
             .unwrap()
     }
@@ -246,10 +241,7 @@ pub async fn post_image(
 }
 
 /// The job document of `id`, once save2db has stored it (panics after 20 s).
-pub async fn stored(
-    archive: &imagepipe_save2db::ArchiveStore,
-    id: &str,
-) -> imagepipe_save2db::JobDocument {
+pub async fn stored(archive: &ArchiveStore, id: &str) -> JobDocument {
     for _ in 0..200 {
         if let Some(document) = archive.job(id).await.unwrap() {
             return document;

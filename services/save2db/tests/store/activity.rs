@@ -3,19 +3,19 @@
 
 use std::time::Duration;
 
+use imagepipe_archive::{JobHistory, Recorded, layout::EVENTS_COLLECTION};
 use imagepipe_common::amqp::{Channel, Envelope, ready_count};
 use imagepipe_proto::{
     topology::routing,
     v1::{JobEvent, JobStatus, job_event},
 };
-use imagepipe_save2db::{JobHistory, Recorded, history::EVENTS_COLLECTION};
 use lapin::{
     BasicProperties,
     options::{BasicGetOptions, BasicPublishOptions},
 };
 use mongodb::bson::doc;
 
-use crate::helpers::{TestDb, spawn_app, wait_for};
+use crate::helpers::{scratch_archive, spawn_app, wait_for};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -172,7 +172,7 @@ async fn events_become_the_jobs_history_once_each_and_garbage_is_dead_lettered()
 
 #[tokio::test]
 async fn recording_is_idempotent_and_a_deleted_job_gets_no_new_history() {
-    let db = TestDb::new().await;
+    let db = scratch_archive().await;
     let history = JobHistory::open(&db.database).await.unwrap();
     let job_id = uuid::Uuid::new_v4().to_string();
     let other = uuid::Uuid::new_v4().to_string();

@@ -2,20 +2,23 @@
 
 use std::time::Duration;
 
+use imagepipe_archive::original_id;
 use imagepipe_common::amqp::{Broker, Channel, Delivery, Disposition, Envelope, Publisher};
 use imagepipe_proto::{
     Message,
     topology::routing,
     v1::{ImageArchive, JobEvent, JobStatus, job_event},
 };
-use imagepipe_save2db::{ArchiveWorker, Outcome, original_id};
+use imagepipe_save2db::{ArchiveWorker, Outcome};
 use lapin::{
     options::{BasicAckOptions, BasicGetOptions, QueueBindOptions, QueueDeclareOptions},
     types::FieldTable,
 };
 use mongodb::bson::doc;
 
-use crate::helpers::{BUCKET, TestDb, amqp_url, done_archive, spawn_app, unique, wait_for};
+use crate::helpers::{
+    BUCKET, amqp_url, done_archive, scratch_archive, spawn_app, unique, wait_for,
+};
 
 /// A delivery as the broker would hand it over, with the contract's properties.
 fn delivery<M: Message>(message_type_of: &M, payload: Vec<u8>, job_id: &str) -> Delivery {
@@ -83,7 +86,7 @@ async fn ready_count(channel: &Channel, queue: &str) -> u32 {
 
 #[tokio::test]
 async fn process_one_decides_what_becomes_of_each_delivery() {
-    let db = TestDb::new().await;
+    let db = scratch_archive().await;
     let broker = Broker::new(
         &imagepipe_common::config::AmqpArgs::new(amqp_url(), unique("t")),
         "save2db-tests",
@@ -136,6 +139,27 @@ async fn process_one_decides_what_becomes_of_each_delivery() {
     assert_eq!(event.kind, job_event::Kind::Stored as i32);
     assert_eq!(event.status, JobStatus::Done as i32);
     assert_eq!(event.by, "s2d-unit");
+
+    // The job is deleted; its archive is delivered again (a redelivery, a replay): acked, nothing stored again,
+    // nothing announced.
+    let deletion = JobEvent {
+        job_id: job_id.clone(),
+        kind: job_event::Kind::Deleted as i32,
+        at_ms: 1_700_000_009_000,
+        by: "gw-test".into(),
+        ..JobEvent::default()
+    };
+    assert!(db.store.delete_job(&deletion).await.unwrap());
+    let outcome = worker.process_one(&good).await;
+    assert!(matches!(outcome, Outcome::Deleted), "{outcome:?}");
+    assert_eq!(outcome.disposition(), Disposition::Ack);
+    assert_eq!(db.store.job(&job_id).await.unwrap(), None);
+    assert!(
+        wait_for(Duration::from_millis(500), || next_event(&channel, &events))
+            .await
+            .is_none(),
+        "no stored event for a deleted job"
+    );
 
     worker.publisher().close().await;
     let _ = channel.close(200, "done".into()).await;

@@ -1,4 +1,4 @@
-//! save2db's errors, and which of them are worth retrying.
+//! The archive's errors, and which of them are worth retrying.
 
 use mongodb::error::{
     ErrorKind, GridFsErrorKind, RETRYABLE_ERROR, RETRYABLE_WRITE_ERROR, SYSTEM_OVERLOADED_ERROR,

@@ -1,11 +1,16 @@
 //! The archive store: originals and outputs in a GridFS bucket, one document per job in `jobs`. save2db
-//! writes through it; the gateway reads through it.
+//! writes through it; the gateway reads (and deletes) through it.
 //!
 //! Saving is idempotent and crash-safe. Each file has a deterministic id; GridFS writes a file's `files`
 //! document only after all its chunks, so a `files` document whose length and chunk count add up means the
 //! file is complete and is skipped. Anything else (no `files` document, or one that does not add up) is
 //! cleared, chunks included, and uploaded again. The job document is upserted last, so it never points at a
 //! file that is not there. Every write uses the database's journaled write concern.
+//!
+//! A deleted job stays deleted. Deleting writes the job's tombstone (in `job_events`, see [`JobHistory`])
+//! before it removes anything; saving looks for the tombstone before it writes and again after, and removes
+//! what it wrote if the tombstone came meanwhile. Whichever order a deletion and a late archive (a redelivery,
+//! a replay from the dead-letter queue) run in, nothing of the job is left but its tombstone.
 
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
@@ -16,25 +21,25 @@ use futures_util::{
     TryStreamExt,
     io::{AsyncReadExt, AsyncWriteExt},
 };
-use imagepipe_proto::v1::ImageArchive;
+use imagepipe_proto::v1::{ImageArchive, JobEvent, job_event};
 use mongodb::{
-    Collection, Database, IndexModel,
+    Collection, Database,
     bson::{self, Bson, Document, doc},
     error::{ErrorKind, GridFsErrorKind},
     gridfs::GridFsBucket,
-    options::{GridFsBucketOptions, IndexOptions},
+    options::GridFsBucketOptions,
 };
 use tokio::sync::{Mutex, MutexGuard};
 use tracing::{debug, info, instrument, warn};
 
 use crate::{
     StoreError,
-    document::{JobDocument, PlannedFile, original_id, plan},
     history::{EventDocument, JobHistory},
+    indexes::ensure_index,
+    job::{JobDocument, PlannedFile, plan},
+    layout::{JOBS_COLLECTION, chunks_collection, files_collection, original_id},
 };
 
-/// The collection holding one document per job.
-pub const JOBS_COLLECTION: &str = "jobs";
 /// How many locks serialise saves of the same job within this process (a job maps to one by hash).
 const LOCK_STRIPES: usize = 64;
 
@@ -59,10 +64,20 @@ impl JobPosition {
     }
 }
 
+/// What [`ArchiveStore::save`] did with an archive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Saved {
+    /// The job is stored: its files, then this document.
+    Stored(Box<JobDocument>),
+    /// The job was deleted before (it has a tombstone): nothing of it was kept.
+    Deleted,
+}
+
 /// Handle on the GridFS bucket and the `jobs` collection. Cheap to clone.
 #[derive(Clone)]
 pub struct ArchiveStore {
     database: Database,
+    history: JobHistory,
     jobs: Collection<JobDocument>,
     bucket: GridFsBucket,
     files: Collection<Document>,
@@ -87,8 +102,8 @@ impl ArchiveStore {
     /// # Errors
     /// [`StoreError::Mongo`] when the database cannot be reached or refuses an index.
     pub async fn open(database: Database, bucket: &str) -> Result<Self, StoreError> {
-        let files = database.collection::<Document>(&format!("{bucket}.files"));
-        let chunks = database.collection::<Document>(&format!("{bucket}.chunks"));
+        let files = database.collection::<Document>(&files_collection(bucket));
+        let chunks = database.collection::<Document>(&chunks_collection(bucket));
         ensure_index(&chunks, doc! { "files_id": 1, "n": 1 }, true).await?;
         ensure_index(&files, doc! { "filename": 1, "uploadDate": 1 }, false).await?;
         ensure_index(&files, doc! { "metadata.job_id": 1 }, false).await?;
@@ -119,6 +134,7 @@ impl ArchiveStore {
         );
         Ok(Self {
             jobs: database.collection(JOBS_COLLECTION),
+            history: JobHistory::new(&database),
             database,
             bucket,
             files,
@@ -127,17 +143,22 @@ impl ArchiveStore {
         })
     }
 
-    /// Stores `archive`'s original and outputs, then its job document, and returns the document. Saving the
-    /// same archive again leaves exactly one copy of each file and one document, and removes the orphan chunks
-    /// an interrupted save left behind.
+    /// Stores `archive`'s original and outputs, then its job document, and returns the document; or, for a job
+    /// that was deleted (it has a tombstone), stores nothing and says so. Saving the same archive again leaves
+    /// exactly one copy of each file and one document, and removes the orphan chunks an interrupted save left
+    /// behind.
     ///
     /// # Errors
     /// [`StoreError::InvalidArchive`] (permanent) when the archive cannot be stored as it is; otherwise the
     /// MongoDB error, see [`StoreError::is_transient`].
     #[instrument(skip_all, fields(job_id = %archive.job_id))]
-    pub async fn save(&self, archive: &ImageArchive) -> Result<JobDocument, StoreError> {
+    pub async fn save(&self, archive: &ImageArchive) -> Result<Saved, StoreError> {
         let (mut document, files) = plan(archive, bson::DateTime::now())?;
         let _job = self.lock(&document.id).await;
+        if self.history.is_deleted(&document.id).await? {
+            info!("The job was deleted; not storing it again.");
+            return Ok(Saved::Deleted);
+        }
         for file in &files {
             self.store_file(file).await?;
         }
@@ -147,12 +168,18 @@ impl ArchiveStore {
             .upsert(true)
             .await
             .map_err(StoreError::mongo("writing the job document"))?;
+        // A deletion that came while the files were written found some of them, or none: take back the rest.
+        if self.history.is_deleted(&document.id).await? {
+            self.remove_job(&document.id).await?;
+            info!("The job was deleted while it was stored; removed what was written.");
+            return Ok(Saved::Deleted);
+        }
         info!(
             status = %document.status,
             files = files.len(),
             "Stored the job document."
         );
-        Ok(document)
+        Ok(Saved::Stored(Box::new(document)))
     }
 
     /// The job document of `job_id`, if stored.
@@ -171,7 +198,7 @@ impl ArchiveStore {
     /// # Errors
     /// [`StoreError::Mongo`] when the query fails.
     pub async fn history(&self, job_id: &str) -> Result<Vec<EventDocument>, StoreError> {
-        JobHistory::new(&self.database).events(job_id).await
+        self.history.events(job_id).await
     }
 
     /// Up to `limit` job documents, newest `submitted_at` first (ties: highest id first), only those of `owner`
@@ -240,13 +267,30 @@ impl ArchiveStore {
         Ok(Some(data))
     }
 
-    /// Deletes everything stored for `job_id`: its files (with their chunks) and its job document. Returns
-    /// whether there was anything. For tests and operators.
+    /// Deletes job `deletion.job_id` for good: first its tombstone (so that no late archive or event brings
+    /// it back), its history with it, then its files (with their chunks) and its job document. Returns whether
+    /// there was any file or document.
     ///
     /// # Errors
-    /// [`StoreError::Mongo`] when a query or deletion fails.
-    pub async fn delete_job(&self, job_id: &str) -> Result<bool, StoreError> {
+    /// [`StoreError::InvalidEvent`] when `deletion` is not a `deleted` event naming a job; [`StoreError::Mongo`]
+    /// when a query or deletion fails (deleting again finishes the job).
+    pub async fn delete_job(&self, deletion: &JobEvent) -> Result<bool, StoreError> {
+        if deletion.kind() != job_event::Kind::Deleted {
+            return Err(StoreError::InvalidEvent(format!(
+                "a deletion needs a `deleted` event, not `{}`",
+                deletion.kind().name()
+            )));
+        }
+        self.history.record(deletion).await?;
+        let job_id = deletion.job_id.as_str();
         let _job = self.lock(job_id).await;
+        let found = self.remove_job(job_id).await?;
+        info!(%job_id, found, "Deleted the job's files and document.");
+        Ok(found)
+    }
+
+    /// Removes job `job_id`'s files (with their chunks) and its job document; whether there was any.
+    async fn remove_job(&self, job_id: &str) -> Result<bool, StoreError> {
         let mut ids = vec![original_id(job_id)];
         if let Some(document) = self.job(job_id).await? {
             ids.extend(
@@ -293,9 +337,7 @@ impl ArchiveStore {
             .delete_one(doc! { "_id": job_id })
             .await
             .map_err(StoreError::mongo("deleting a job document"))?;
-        found |= job.deleted_count > 0;
-        info!(%job_id, found, "Deleted the job's files and document.");
-        Ok(found)
+        Ok(found || job.deleted_count > 0)
     }
 
     /// Whether the database answers now.
@@ -383,57 +425,6 @@ fn chunk_count(length: u64, chunk_size: u32) -> u64 {
     length.div_ceil(u64::from(chunk_size))
 }
 
-/// Creates an index on `keys` unless one with the same keys exists (whatever its name or options).
-pub(crate) async fn ensure_index(
-    collection: &Collection<Document>,
-    keys: Document,
-    unique: bool,
-) -> Result<(), StoreError> {
-    let existing: Vec<IndexModel> = match collection.list_indexes().await {
-        Ok(cursor) => cursor
-            .try_collect()
-            .await
-            .map_err(StoreError::mongo("listing indexes"))?,
-        // The collection does not exist yet (NamespaceNotFound): it has no indexes.
-        Err(error) if is_namespace_not_found(&error) => Vec::new(),
-        Err(error) => return Err(StoreError::mongo("listing indexes")(error)),
-    };
-    if existing.iter().any(|index| same_keys(&index.keys, &keys)) {
-        return Ok(());
-    }
-    let options = IndexOptions::builder()
-        .unique(unique.then_some(true))
-        .build();
-    collection
-        .create_index(IndexModel::builder().keys(keys).options(options).build())
-        .await
-        .map_err(StoreError::mongo("creating an index"))?;
-    Ok(())
-}
-
-fn is_namespace_not_found(error: &mongodb::error::Error) -> bool {
-    matches!(error.kind.as_ref(), ErrorKind::Command(command) if command.code == 26)
-}
-
-/// Whether two index key documents name the same fields in the same order and directions (`1` == `1.0`).
-fn same_keys(left: &Document, right: &Document) -> bool {
-    let direction = |value: &Bson| match value {
-        Bson::Int32(number) => Some(i64::from(*number)),
-        Bson::Int64(number) => Some(*number),
-        #[allow(clippy::cast_possible_truncation)]
-        Bson::Double(number) => Some(*number as i64),
-        _ => None,
-    };
-    left.len() == right.len()
-        && left.iter().zip(right.iter()).all(|((a, x), (b, y))| {
-            a == b
-                && match (direction(x), direction(y)) {
-                    (Some(x), Some(y)) => x == y,
-                    _ => x == y,
-                }
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,18 +435,5 @@ mod tests {
         assert_eq!(chunk_count(1, 261_120), 1);
         assert_eq!(chunk_count(261_120, 261_120), 1);
         assert_eq!(chunk_count(261_121, 261_120), 2);
-    }
-
-    #[test]
-    fn index_keys_compare_by_field_and_direction() {
-        assert!(same_keys(
-            &doc! { "files_id": 1, "n": 1 },
-            &doc! { "files_id": 1.0, "n": 1_i64 }
-        ));
-        assert!(!same_keys(
-            &doc! { "n": 1, "files_id": 1 },
-            &doc! { "files_id": 1, "n": 1 }
-        ));
-        assert!(!same_keys(&doc! { "a": 1 }, &doc! { "a": -1 }));
     }
 }

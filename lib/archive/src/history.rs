@@ -19,10 +19,11 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{JobError, StoreError, store::ensure_index};
-
-/// The collection holding one document per job event.
-pub const EVENTS_COLLECTION: &str = "job_events";
+use crate::{
+    JobError, StoreError,
+    indexes::ensure_index,
+    layout::{EVENTS_COLLECTION, tombstone_id},
+};
 
 /// One job event, as stored in `job_events`. Never carries image bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,10 +108,6 @@ impl EventDocument {
     }
 }
 
-fn tombstone_id(job_id: &str) -> String {
-    format!("{job_id}/deleted")
-}
-
 /// What recording an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
@@ -172,15 +169,7 @@ impl JobHistory {
                 .map_err(StoreError::mongo("removing a deleted job's history"))?;
             return Ok(Recorded::Deleted(removed.deleted_count));
         }
-        let deleted = self
-            .events
-            .clone_with_type::<Document>()
-            .find_one(doc! { "_id": tombstone_id(&document.job_id) })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(StoreError::mongo("looking for a job's tombstone"))?
-            .is_some();
-        if deleted {
+        if self.is_deleted(&document.job_id).await? {
             self.events
                 .delete_one(doc! { "_id": &document.id })
                 .await
@@ -192,6 +181,21 @@ impl JobHistory {
         } else {
             Recorded::Duplicate
         })
+    }
+
+    /// Whether job `job_id` was deleted (its tombstone exists).
+    ///
+    /// # Errors
+    /// [`StoreError::Mongo`] when the query fails.
+    pub async fn is_deleted(&self, job_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .events
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": tombstone_id(job_id) })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(StoreError::mongo("looking for a job's tombstone"))?
+            .is_some())
     }
 
     /// Job `job_id`'s events, oldest first (events of the same millisecond in the order they happen to a job).

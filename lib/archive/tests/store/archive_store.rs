@@ -1,10 +1,13 @@
 //! The archive store: documents, exact bytes, idempotence, crash recovery.
 
+use imagepipe_archive::{
+    JobError, SpecDocument, original_id, output_id,
+    testkit::{CHUNK_SIZE, done_archive, failed_archive},
+};
 use imagepipe_proto::v1::JobStatus;
-use imagepipe_save2db::{JobError, SpecDocument, original_id, output_id};
 use mongodb::bson::{Binary, Document, doc, spec::BinarySubtype};
 
-use crate::helpers::{BUCKET, CHUNK_SIZE, TestDb, done_archive, failed_archive, unique};
+use crate::helpers::{TestDb, chunks, deletion, files, stored, unique};
 
 const ORIGINAL_LEN: usize = 600_000;
 const OUTPUT_LEN: usize = 300_000;
@@ -13,21 +16,13 @@ fn chunks_of(len: usize) -> u64 {
     len.div_ceil(CHUNK_SIZE) as u64
 }
 
-fn files() -> String {
-    format!("{BUCKET}.files")
-}
-
-fn chunks() -> String {
-    format!("{BUCKET}.chunks")
-}
-
 #[tokio::test]
 async fn a_done_archive_is_stored_with_its_document_and_exact_bytes() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("archive-t").await;
     let job_id = unique("job");
     let archive = done_archive(&job_id, ORIGINAL_LEN, OUTPUT_LEN);
 
-    let saved = db.store.save(&archive).await.unwrap();
+    let saved = stored(db.store.save(&archive).await.unwrap());
 
     let document = db
         .store
@@ -120,7 +115,7 @@ async fn a_done_archive_is_stored_with_its_document_and_exact_bytes() {
 
 #[tokio::test]
 async fn saving_the_same_archive_twice_leaves_one_of_everything() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("archive-t").await;
     let job_id = unique("job");
     let archive = done_archive(&job_id, ORIGINAL_LEN, OUTPUT_LEN);
     assert!(
@@ -154,7 +149,7 @@ async fn saving_the_same_archive_twice_leaves_one_of_everything() {
 
 #[tokio::test]
 async fn orphan_chunks_of_an_interrupted_upload_are_replaced() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("archive-t").await;
     let job_id = unique("job");
     let archive = done_archive(&job_id, ORIGINAL_LEN, OUTPUT_LEN);
     // What a crash after two chunks (of a different upload) leaves behind: chunks, no files document.
@@ -194,7 +189,7 @@ async fn orphan_chunks_of_an_interrupted_upload_are_replaced() {
 
 #[tokio::test]
 async fn a_file_that_lost_chunks_is_stored_again() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("archive-t").await;
     let job_id = unique("job");
     let archive = done_archive(&job_id, ORIGINAL_LEN, OUTPUT_LEN);
     db.store.save(&archive).await.unwrap();
@@ -224,7 +219,7 @@ async fn a_file_that_lost_chunks_is_stored_again() {
 
 #[tokio::test]
 async fn a_failed_archive_keeps_its_reason_and_original_and_no_outputs() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("archive-t").await;
     let job_id = unique("job");
     let archive = failed_archive(&job_id);
 
@@ -255,7 +250,7 @@ async fn a_failed_archive_keeps_its_reason_and_original_and_no_outputs() {
 
 #[tokio::test]
 async fn delete_job_removes_files_chunks_and_document() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("archive-t").await;
     let job_id = unique("job");
     let other = unique("job");
     db.store
@@ -264,7 +259,7 @@ async fn delete_job_removes_files_chunks_and_document() {
         .unwrap();
     db.store.save(&done_archive(&other, 10, 10)).await.unwrap();
 
-    assert!(db.store.delete_job(&job_id).await.unwrap());
+    assert!(db.store.delete_job(&deletion(&job_id)).await.unwrap());
 
     assert_eq!(db.store.job(&job_id).await.unwrap(), None);
     assert_eq!(
@@ -283,7 +278,7 @@ async fn delete_job_removes_files_chunks_and_document() {
     );
     assert!(db.store.job(&other).await.unwrap().is_some());
     assert!(
-        !db.store.delete_job(&job_id).await.unwrap(),
+        !db.store.delete_job(&deletion(&job_id)).await.unwrap(),
         "nothing left to delete"
     );
     db.drop().await;

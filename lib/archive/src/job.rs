@@ -1,5 +1,5 @@
-//! The `jobs` document and the GridFS files of one archive: their shape, their deterministic ids, and how an
-//! [`ImageArchive`] maps onto them.
+//! The `jobs` document and the GridFS files of one archive: their shape, and how an [`ImageArchive`] maps onto
+//! them (the ids come from [`crate::layout`]).
 
 use std::collections::HashSet;
 
@@ -13,19 +13,10 @@ use imagepipe_proto::{
 use mongodb::bson::{self, Document, doc};
 use serde::{Deserialize, Serialize};
 
-use crate::StoreError;
-
-/// The GridFS id of a job's original: `{job_id}/original`.
-#[must_use]
-pub fn original_id(job_id: &str) -> String {
-    format!("{job_id}/original")
-}
-
-/// The GridFS id of a job's output `name`: `{job_id}/output/{name}`.
-#[must_use]
-pub fn output_id(job_id: &str, name: &str) -> String {
-    format!("{job_id}/output/{name}")
-}
+use crate::{
+    StoreError,
+    layout::{original_id, output_id},
+};
 
 /// One job, as stored in the `jobs` collection (one document per job, `_id` = the job id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -514,12 +505,6 @@ mod tests {
             filename: "cat.png".into(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn ids_are_deterministic() {
-        assert_eq!(original_id("j"), "j/original");
-        assert_eq!(output_id("j", "default"), "j/output/default");
     }
 
     #[test]
