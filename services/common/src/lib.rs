@@ -20,12 +20,13 @@ pub mod amqp;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod instance;
 pub mod metrics;
-#[cfg(any(test, feature = "testkit"))]
-pub mod proxy;
 pub mod retry;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod time;
 
 pub use error::Error;

@@ -3,7 +3,10 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use imagepipe_archive::ArchiveArgs;
-use imagepipe_common::config::{AmqpArgs, LogArgs};
+use imagepipe_common::{
+    config::{AmqpArgs, LogArgs},
+    instance,
+};
 
 use crate::{
     error::KeyConfigError,
@@ -24,8 +27,13 @@ pub struct Config {
     /// Address the HTTP API listens on.
     #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// This replica's id, naming its reply queue; default: the host name plus a random suffix.
-    #[arg(long, env = "GATEWAY_INSTANCE_ID")]
+    /// This replica's id, naming its reply queue (made safe for queue names); default: the host name and a
+    /// random suffix.
+    #[arg(
+        long,
+        env = "GATEWAY_INSTANCE_ID",
+        value_parser = instance::parse
+    )]
     pub instance_id: Option<String>,
     /// Largest accepted image, in bytes (the decoded image for JSON/base64 uploads).
     #[arg(long, env = "GATEWAY_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
@@ -64,28 +72,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// This replica's id: the configured one, else `<host name>-<4 random hex digits>`, restricted to characters
-    /// that are safe in queue names and routing keys.
-    #[must_use]
-    pub fn instance_id(&self) -> String {
-        let raw = self.instance_id.clone().unwrap_or_else(|| {
-            let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
-            format!("{}-{suffix}", host_name())
-        });
-        let id: String = raw
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .take(64)
-            .collect();
-        if id.is_empty() { "gateway".into() } else { id }
-    }
-
     /// Checks that the settings fit together: an upload must leave room in one broker message for the job's
     /// outputs, which travel with the original to save2db (so at most half of `AMQP_MAX_MESSAGE_BYTES`).
     ///
@@ -153,15 +139,6 @@ pub enum KeysCommand {
 
 fn parse_owner(name: &str) -> Result<Owner, String> {
     Owner::new(name)
-}
-
-fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "gateway".into())
 }
 
 #[cfg(test)]
@@ -263,15 +240,10 @@ mod tests {
             "https://img.example.com/",
         ])
         .unwrap();
-        assert_eq!(config.instance_id(), "gw-1---");
+        assert_eq!(config.instance_id.as_deref(), Some("gw-1---"));
         assert_eq!(config.link_base(), "https://img.example.com");
-        let generated = Config::try_parse_from(["imagepipe-gateway"])
-            .unwrap()
-            .instance_id();
-        assert!(
-            generated
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
+        let unset = Config::try_parse_from(["imagepipe-gateway"]).unwrap();
+        assert_eq!(unset.instance_id, None, "generated at start-up, once");
+        assert!(Config::try_parse_from(["imagepipe-gateway", "--instance-id", ""]).is_err());
     }
 }

@@ -52,6 +52,8 @@ pub mod replies;
 pub mod routes;
 pub mod startup;
 pub mod submit;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod timeline;
 pub mod upload;
 pub mod view;

@@ -9,6 +9,7 @@ use imagepipe_archive::ArchiveStore;
 use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::Readiness,
+    instance,
     retry::{STARTUP_PATIENCE, with_backoff},
 };
 use tokio::{net::TcpListener, sync::watch};
@@ -69,7 +70,10 @@ impl Application {
                 "API keys configured ({owners} owners): jobs are private to their owner."
             );
         }
-        let instance = config.instance_id();
+        let instance = config
+            .instance_id
+            .clone()
+            .unwrap_or_else(instance::generated);
         let broker = Broker::new(&config.amqp, &format!("imagepipe-gateway {instance}"))
             .context("Failed to configure the broker connection")?;
         broker

@@ -4,7 +4,10 @@
 use std::{net::SocketAddr, time::Duration};
 
 use imagepipe_archive::ArchiveArgs;
-use imagepipe_common::config::{AmqpArgs, LogArgs};
+use imagepipe_common::{
+    config::{AmqpArgs, LogArgs},
+    instance,
+};
 
 /// Everything save2db can be told. Every flag has an environment-variable fallback. Without a subcommand it runs
 /// the service; with one it runs that operator command (which uses only the AMQP settings) and exits.
@@ -24,9 +27,14 @@ pub struct Config {
     /// Archive messages handled at once (AMQP prefetch).
     #[arg(long, env = "SAVE2DB_PREFETCH", default_value_t = 8)]
     pub prefetch: u16,
-    /// This replica's name in job events and logs (default: the host name).
-    #[arg(long, env = "SAVE2DB_INSTANCE_ID", default_value_t = default_instance_id())]
-    pub instance_id: String,
+    /// This replica's name in results, archives, job events and logs (made safe for routing keys); default: the
+    /// host name and a random suffix.
+    #[arg(
+        long,
+        env = "SAVE2DB_INSTANCE_ID",
+        value_parser = instance::parse
+    )]
+    pub instance_id: Option<String>,
     /// Seconds the archives in flight get to finish at shutdown.
     #[arg(long, env = "SAVE2DB_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -86,20 +94,6 @@ pub enum DeadLetterCommand {
     },
 }
 
-/// The host name (`HOSTNAME`, else `/etc/hostname`), else a short random id.
-fn default_instance_id() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| {
-            let mut id = uuid::Uuid::new_v4().simple().to_string();
-            id.truncate(8);
-            id
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +105,7 @@ mod tests {
         assert_eq!(config.archive.mongodb_bucket, "images");
         assert_eq!(config.prefetch, 8);
         assert_eq!(config.shutdown_grace(), Duration::from_secs(30));
-        assert!(!config.instance_id.is_empty());
+        assert_eq!(config.instance_id, None, "generated at start-up");
         assert_eq!(config.command, None, "no subcommand runs the service");
     }
 
@@ -136,7 +130,7 @@ mod tests {
         assert_eq!(config.http_addr.port(), 0);
         assert_eq!(config.amqp.amqp_namespace, "t-1");
         assert_eq!(config.archive.mongodb_database, "db-1");
-        assert_eq!(config.instance_id, "s2d-1");
+        assert_eq!(config.instance_id.as_deref(), Some("s2d-1"));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use imagepipe_archive::{ArchiveStore, JobHistory};
 use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::{self, Readiness},
+    instance,
     retry::{STARTUP_PATIENCE, with_backoff},
 };
 use tokio::net::TcpListener;
@@ -22,6 +23,8 @@ const SERVICE: &str = "imagepipe-save2db";
 #[derive(Debug)]
 pub struct Application {
     config: Config,
+    /// This replica's name in job events.
+    instance_id: String,
     broker: Broker,
     store: ArchiveStore,
     history: JobHistory,
@@ -47,7 +50,11 @@ impl Application {
         let history = with_backoff("MongoDB", STARTUP_PATIENCE, || JobHistory::open(&database))
             .await
             .context("Failed to open the job history in MongoDB")?;
-        let broker = Broker::new(&config.amqp, &format!("{SERVICE} {}", config.instance_id))
+        let instance_id = config
+            .instance_id
+            .clone()
+            .unwrap_or_else(instance::generated);
+        let broker = Broker::new(&config.amqp, &format!("{SERVICE} {instance_id}"))
             .context("Failed to configure the broker connection")?;
         broker
             .wait_and_declare()
@@ -60,9 +67,10 @@ impl Application {
         let addr = listener
             .local_addr()
             .context("Failed to read the health port's address")?;
-        tracing::info!(%addr, bucket = %config.archive.mongodb_bucket, instance_id = %config.instance_id, "save2db is ready.");
+        tracing::info!(%addr, bucket = %config.archive.mongodb_bucket, %instance_id, "save2db is ready.");
         Ok(Self {
             config,
+            instance_id,
             broker,
             store,
             history,
@@ -104,7 +112,7 @@ impl Application {
         let worker = Arc::new(ArchiveWorker::new(
             self.store,
             Publisher::new(self.broker.clone()),
-            self.config.instance_id.clone(),
+            self.instance_id,
         ));
         let state = Arc::new(ConsumerState::default());
         let activity_state = Arc::new(ConsumerState::default());

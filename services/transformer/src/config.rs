@@ -3,7 +3,10 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use imagepipe_common::config::{AmqpArgs, LogArgs};
+use imagepipe_common::{
+    config::{AmqpArgs, LogArgs},
+    instance,
+};
 use imagepipe_engine::{
     DEFAULT_MAX_DIMENSION, DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS, Limits,
 };
@@ -41,9 +44,14 @@ pub struct Config {
         value_parser = clap::value_parser!(u16).range(1..=1024)
     )]
     pub workers: u16,
-    /// This replica's name in results, archives and job events; default: the host name, else a random id.
-    #[arg(long, env = "TRANSFORMER_INSTANCE_ID", default_value_t = default_instance_id())]
-    pub instance_id: String,
+    /// This replica's name in results, archives, job events and logs (made safe for routing keys); default: the
+    /// host name and a random suffix.
+    #[arg(
+        long,
+        env = "TRANSFORMER_INSTANCE_ID",
+        value_parser = instance::parse
+    )]
+    pub instance_id: Option<String>,
     /// Most pixels (width x height) an input or a result may have; larger images fail with `too_large`
     /// (inputs from their header, before decoding).
     #[arg(
@@ -114,24 +122,6 @@ fn default_workers() -> u16 {
         .clamp(1, 1024)
 }
 
-/// `$HOSTNAME`, else `/etc/hostname`, else `transformer-` and a short random id.
-fn default_instance_id() -> String {
-    let from_env = std::env::var("HOSTNAME").ok();
-    let from_file = || std::fs::read_to_string("/etc/hostname").ok();
-    from_env
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .or_else(|| {
-            from_file()
-                .map(|name| name.trim().to_owned())
-                .filter(|name| !name.is_empty())
-        })
-        .unwrap_or_else(|| {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            format!("transformer-{}", &id[..8])
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -157,7 +147,7 @@ mod tests {
         let config = Config::try_parse_from(["imagepipe-transformer"]).unwrap();
         assert_eq!(config.http_addr, "127.0.0.1:9091".parse().unwrap());
         assert!(config.workers >= 1);
-        assert!(!config.instance_id.is_empty());
+        assert_eq!(config.instance_id, None, "generated at start-up");
         assert_eq!(config.limits(), Limits::default());
         assert_eq!(config.max_pixels, 50_000_000);
         assert_eq!(config.max_input_bytes, 25 * 1024 * 1024);
@@ -193,7 +183,7 @@ mod tests {
         assert_eq!(config.amqp.amqp_namespace, "t-123");
         assert_eq!(config.http_addr.port(), 0);
         assert_eq!(config.workers, 2);
-        assert_eq!(config.instance_id, "tf-1");
+        assert_eq!(config.instance_id.as_deref(), Some("tf-1"));
         assert_eq!(
             config.limits(),
             Limits::new(1000)

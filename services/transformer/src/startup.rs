@@ -7,6 +7,7 @@ use futures_util::FutureExt;
 use imagepipe_common::{
     amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
     health::{self, Readiness},
+    instance,
 };
 use tokio::net::TcpListener;
 
@@ -30,7 +31,11 @@ impl Application {
     /// # Errors
     /// When the broker cannot be reached or refuses the topology, or the health address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let connection_name = format!("imagepipe-transformer {}", config.instance_id);
+        let instance_id = config
+            .instance_id
+            .clone()
+            .unwrap_or_else(instance::generated);
+        let connection_name = format!("imagepipe-transformer {instance_id}");
         let broker = Broker::new(&config.amqp, &connection_name)
             .context("Failed to set up the broker connection pool")?;
         broker.wait_and_declare().await.with_context(|| {
@@ -49,21 +54,17 @@ impl Application {
         crate::metrics::register();
         let publisher = Arc::new(Publisher::new(broker.clone()));
         let worker = Arc::new(
-            TransformWorker::new(
-                Arc::clone(&publisher),
-                config.limits(),
-                config.instance_id.clone(),
-            )
-            .with_presets(config.presets.clone()),
+            TransformWorker::new(Arc::clone(&publisher), config.limits(), instance_id.clone())
+                .with_presets(config.presets.clone()),
         );
         let options = ConsumerOptions {
-            name: format!("transformer-{}", config.instance_id),
+            name: format!("transformer-{instance_id}"),
             prefetch: config.workers,
             grace: config.shutdown_grace(),
         };
         tracing::info!(
             %addr,
-            instance_id = %config.instance_id,
+            %instance_id,
             workers = config.workers,
             max_pixels = config.max_pixels,
             queue = %broker.topology().transform_queue(),

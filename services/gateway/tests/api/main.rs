@@ -1,15 +1,10 @@
-//! The gateway's integration suite: the real gateway (and, for end-to-end tests, the real transformer and
-//! save2db) on port 0 against the real RabbitMQ and MongoDB-protocol server, each test in its own namespace
-//! and database, driven through HTTP only.
+//! The gateway's integration suite: the real gateway alone, on port 0, against the real RabbitMQ and
+//! MongoDB-protocol server, each test in its own namespace and database, driven through HTTP, and through the
+//! contract where a test plays the transformer. The suites of the whole system (gateway, transformer and save2db
+//! together) are in `tests/system`.
 
-mod browser;
+mod auth;
 mod delete;
 mod helpers;
-mod listing;
-mod metrics;
-mod openapi;
-mod outage;
-mod owners;
-mod pipeline;
+mod logs;
 mod submit;
-mod timeline;

@@ -4,13 +4,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{Stack, picture};
+use crate::helpers::{Harness, picture};
 
 #[tokio::test]
 async fn an_accepted_job_is_queued_and_visible_from_every_replica() {
-    let mut stack = Stack::new();
-    let first = stack.gateway(&[]).await;
-    let second = stack.gateway(&[]).await;
+    let mut harness = Harness::new();
+    let first = harness.gateway(&[]).await;
+    let second = harness.gateway(&[]).await;
     let client = reqwest::Client::new();
     let png = picture(64, 48, image::ImageFormat::Png);
 
@@ -71,7 +71,7 @@ async fn an_accepted_job_is_queued_and_visible_from_every_replica() {
         original.bytes().await.unwrap(),
         picture(64, 48, image::ImageFormat::Png)
     );
-    stack.teardown().await;
+    harness.teardown().await;
 }
 
 async fn error_of(response: reqwest::Response) -> (u16, String, String) {
@@ -86,8 +86,8 @@ async fn error_of(response: reqwest::Response) -> (u16, String, String) {
 
 #[tokio::test]
 async fn bad_uploads_get_clear_json_errors() {
-    let mut stack = Stack::new();
-    let gateway = stack.gateway(&["--max-upload-bytes", "20000"]).await;
+    let mut harness = Harness::new();
+    let gateway = harness.gateway(&["--max-upload-bytes", "20000"]).await;
     let client = reqwest::Client::new();
     let url = format!("{}/image", gateway.base);
 
@@ -188,19 +188,19 @@ async fn bad_uploads_get_clear_json_errors() {
         .await
         .unwrap();
     assert_eq!(error_of(response).await.0, 404);
-    stack.teardown().await;
+    harness.teardown().await;
 }
 
 #[tokio::test]
 async fn a_job_the_broker_cannot_queue_is_refused_with_503() {
-    let mut stack = Stack::new();
-    let gateway = stack.gateway(&[]).await;
+    let mut harness = Harness::new();
+    let gateway = harness.gateway(&[]).await;
     // Take the work queue away: the mandatory publish comes back unroutable.
-    let broker = stack.broker();
+    let broker = harness.broker();
     let channel = broker.channel().await.unwrap();
     channel
         .queue_delete(
-            format!("{}.transform", stack.namespace).as_str().into(),
+            format!("{}.transform", harness.namespace()).as_str().into(),
             lapin::options::QueueDeleteOptions::default(),
         )
         .await
@@ -214,13 +214,13 @@ async fn a_job_the_broker_cannot_queue_is_refused_with_503() {
         .unwrap();
     let (status, code, _) = error_of(response).await;
     assert_eq!((status, code.as_str()), (503, "broker_unavailable"));
-    stack.teardown().await;
+    harness.teardown().await;
 }
 
 #[tokio::test]
 async fn health_routes_answer() {
-    let mut stack = Stack::new();
-    let gateway = stack.gateway(&[]).await;
+    let mut harness = Harness::new();
+    let gateway = harness.gateway(&[]).await;
     let client = reqwest::Client::new();
     let health = client
         .get(format!("{}/healthz", gateway.base))
@@ -240,5 +240,5 @@ async fn health_routes_answer() {
     assert_eq!(ready["broker"], "ok");
     assert_eq!(ready["database"], "ok");
     assert_eq!(ready["consumer"], "ok");
-    stack.teardown().await;
+    harness.teardown().await;
 }

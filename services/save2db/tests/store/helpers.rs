@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
+pub use imagepipe_common::testkit::{amqp_url, unique, wait_for};
 use imagepipe_common::{
     amqp::{Broker, Publisher},
     config::AmqpArgs,
@@ -17,35 +18,9 @@ pub use imagepipe_archive::testkit::done_archive;
 /// The bucket the tests use: the default.
 pub const BUCKET: &str = imagepipe_archive::layout::DEFAULT_BUCKET;
 
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
-
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
 /// A fresh database with the archive on it.
 pub async fn scratch_archive() -> ScratchArchive {
     ScratchArchive::new("save2db_t").await
-}
-
-/// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
-pub async fn wait_for<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return Some(value);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// save2db running in-process on a private namespace and database.

@@ -8,6 +8,7 @@ use clap::Parser;
 use imagepipe_common::{
     amqp::{Broker, Channel, Delivery, Envelope, Publisher},
     config::AmqpArgs,
+    testkit::{amqp_url, unique},
 };
 use imagepipe_proto::{Message, topology::routing, v1::ImageSubmitted};
 use imagepipe_transformer::{Application, Config};
@@ -40,14 +41,10 @@ pub struct TestApp {
     running: JoinHandle<anyhow::Result<()>>,
 }
 
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
 /// Starts a transformer (2 workers) on a fresh namespace `t-<uuid>`, with a result queue bound for
 /// [`GATEWAY`].
 pub async fn spawn_app() -> TestApp {
-    let namespace = format!("t-{}", uuid::Uuid::new_v4().simple());
+    let namespace = unique("t");
     let url = amqp_url();
     let broker = Broker::new(
         &AmqpArgs::new(url.clone(), namespace.clone()),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use imagepipe_common::{
     amqp::ready_count,
-    proxy::{CutProxy, authority_of},
+    testkit::{CutProxy, authority_of},
 };
 use serde_json::Value;
 

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use mongodb::bson::Document;
 use serde_json::Value;
 
-use crate::helpers::{Stack, error_of, get, mongodb_uri, picture, post_image, stored};
+use crate::helpers::{Stack, error_of, get, picture, post_image, stored};
 
 /// One page: its items' ids and its `next` cursor.
 async fn page(client: &reqwest::Client, url: &str) -> (Vec<Value>, Option<String>) {
@@ -61,10 +61,7 @@ async fn stored_jobs_are_listed_newest_first_in_stable_pages() {
     let expected: Vec<String> = documents.iter().map(|d| d.id.clone()).collect();
 
     // The listing's sort key is indexed.
-    let database = mongodb::Client::with_uri_str(mongodb_uri())
-        .await
-        .unwrap()
-        .database(&stack.database);
+    let database = stack.database().await;
     let indexes: Vec<Document> = {
         use futures_util::TryStreamExt as _;
         let mut cursor = database

@@ -25,8 +25,8 @@ fn job_of(summary: &str, file: &str) -> String {
 
 #[tokio::test]
 async fn uploads_a_directory_and_manages_its_jobs() {
-    let stack = Stack::start().await;
-    let server = stack.base.as_str();
+    let (stack, gateway) = Stack::start().await;
+    let server = gateway.base.as_str();
     let input = scratch_dir();
     let out = scratch_dir().join("out");
     write_picture(&input.join("a.png"), 120, 60, ImageFormat::Png);

@@ -1,11 +1,11 @@
-//! The web page in a real browser: gateway + transformer on port 0, then `tests/browser/upload.mjs` drives
+//! The web page in a real browser: gateway + transformer on port 0, then `browser/upload.mjs` drives
 //! headless Chromium (Debian's `chromium`, through playwright-core) through the page: a real photo uploaded
 //! through the file input at a chosen width goes live to `done` and its result renders at that width; a file
 //! that is no image and one over the upload limit are refused in words. The screenshot lands in
 //! `target/browser/page.png`.
 //!
 //! Needs `node` (20 or later), Chromium at `/usr/bin/chromium` (or `CHROMIUM`) and `npm ci` run in
-//! `services/gateway/tests/browser` (`deploy/local/test` sees to all three). Without them the test says what
+//! `tests/system/browser` (`deploy/local/test` sees to all three). Without them the test says what
 //! is missing and passes, except under `CI=true`, where it fails: CI skips nothing.
 
 use std::{
@@ -21,7 +21,7 @@ use crate::helpers::Stack;
 const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
 
 fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
 }
 
 fn chromium() -> PathBuf {

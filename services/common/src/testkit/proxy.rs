@@ -1,5 +1,5 @@
 //! A TCP proxy that tests put between a service and its broker or database to simulate an outage: `cut()`
-//! drops every open connection and refuses new ones until `restore()`. Only built with the `testkit` feature.
+//! drops every open connection and refuses new ones until `restore()`.
 
 use std::{
     net::SocketAddr,
