@@ -10,7 +10,7 @@
 //! - [`codec`]: the [`Message`] trait (type names, AMQP content type), encode and decode.
 //! - [`failure`]: [`FailureCode`], why a job failed (`decode_failed`, `too_large`, …), with its meaning.
 //! - [`topology`]: exchange, queue and routing-key names, queue arguments, header names.
-//! - [`format`]: helpers on [`v1::ImageFormat`], [`v1::Fit`], [`v1::Gravity`], [`v1::Flip`],
+//! - [`format`](mod@format): helpers on [`v1::ImageFormat`], [`v1::Fit`], [`v1::Gravity`], [`v1::Flip`],
 //!   [`v1::JobStatus`] and [`v1::job_event::Kind`] (names, MIME types).
 //! - [`spec`]: what a valid transform spec and variant list are (ranges, names), checked by producers and the
 //!   engine alike.

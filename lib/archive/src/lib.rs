@@ -14,7 +14,7 @@
 //! - [`job`]: [`JobDocument`] and [`StoredFile`], and how an `ImageArchive` maps onto them.
 //! - [`store`]: [`ArchiveStore`], GridFS + `jobs` reads, idempotent writes, listing and deletion.
 //! - [`history`]: [`JobHistory`] and [`EventDocument`], the jobs' events in `job_events`, and tombstones.
-//! - [`indexes`]: the indexes the reads rely on, created when missing.
+//! - `indexes`: the indexes the reads rely on, created when missing.
 //! - [`error`]: [`StoreError`] and which errors are transient.
 //! - [`testkit`] (feature `testkit`): the server to test against, scratch databases, sample archives.
 

@@ -9,8 +9,8 @@ use imagepipe_common::{
 };
 
 use crate::{
-    error::KeyConfigError,
-    keys::{ApiKeys, Owner},
+    auth::keys::{ApiKeys, Owner},
+    error::{ConfigError, KeyConfigError},
 };
 
 /// Everything the gateway needs to run.
@@ -77,15 +77,13 @@ impl Config {
     ///
     /// # Errors
     /// What does not fit, naming the settings to change.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let room = self.amqp.amqp_max_message_bytes / 2;
         if self.max_upload_bytes > room {
-            return Err(format!(
-                "GATEWAY_MAX_UPLOAD_BYTES ({}) is more than half of AMQP_MAX_MESSAGE_BYTES ({}): an upload and its \
-                 outputs could not be carried by the broker; lower the first or raise both it and the broker's \
-                 max_message_size",
-                self.max_upload_bytes, self.amqp.amqp_max_message_bytes
-            ));
+            return Err(ConfigError::UploadTooLargeForMessages {
+                upload: self.max_upload_bytes,
+                message: self.amqp.amqp_max_message_bytes,
+            });
         }
         Ok(())
     }
@@ -168,13 +166,23 @@ mod tests {
         ])
         .unwrap();
         let error = config.validate().unwrap_err();
-        assert!(error.contains("GATEWAY_MAX_UPLOAD_BYTES"), "{error}");
+        assert_eq!(
+            error,
+            ConfigError::UploadTooLargeForMessages {
+                upload: 70_000_000,
+                message: 134_217_728
+            }
+        );
+        assert!(
+            error.to_string().contains("GATEWAY_MAX_UPLOAD_BYTES"),
+            "{error}"
+        );
     }
 
     #[test]
     fn api_keys_come_from_the_flag_and_the_file_together() {
-        let alice = crate::keys::entry(&Owner::new("alice").unwrap(), "ipk_a");
-        let bob = crate::keys::entry(&Owner::new("bob").unwrap(), "ipk_b");
+        let alice = crate::auth::keys::entry(&Owner::new("alice").unwrap(), "ipk_a");
+        let bob = crate::auth::keys::entry(&Owner::new("bob").unwrap(), "ipk_b");
         let file = std::env::temp_dir().join(format!("imagepipe-keys-{}", uuid::Uuid::new_v4()));
         std::fs::write(
             &file,

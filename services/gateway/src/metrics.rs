@@ -1,7 +1,7 @@
 //! The gateway's job series: jobs accepted and their upload bytes, the latency from acceptance to the result
 //! arriving (by final status), jobs in flight (accepted here, result not yet back), image bytes served, and
 //! cache lookups answered from memory (hit) or MongoDB (miss). The HTTP series are in
-//! [`crate::http_metrics`].
+//! [`crate::http::request_log`].
 
 use std::{
     collections::HashMap,

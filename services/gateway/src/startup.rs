@@ -16,11 +16,11 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::Config,
-    jobs::JobStore,
-    lookup::Lookup,
-    replies::ReplyHandler,
-    routes::{AppState, routes},
-    submit::Submitter,
+    http::routes::{AppState, routes},
+    intake::publish::Submitter,
+    tracking::jobs::JobStore,
+    tracking::lookup::Lookup,
+    tracking::replies::ReplyHandler,
 };
 
 /// Replies (results carry image bytes) in flight at once on the reply queue.
@@ -55,7 +55,7 @@ impl Application {
     /// When the API keys are misconfigured, the broker or MongoDB cannot be reached, or the address cannot be
     /// bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        config.validate().map_err(anyhow::Error::msg)?;
+        config.validate()?;
         let keys = Arc::new(config.api_keys().context("Failed to load the API keys")?);
         if keys.is_open() {
             tracing::warn!(
@@ -143,8 +143,9 @@ impl Application {
         &self.instance
     }
 
-    /// Serves HTTP and consumes replies until `shutdown` completes; then stops accepting, finishes requests in
-    /// flight and closes its broker channels.
+    /// Serves HTTP and consumes replies until `shutdown` completes; then stops accepting, finishes the requests
+    /// in flight (those still running after the shutdown grace period are dropped) and closes its broker
+    /// channels.
     ///
     /// # Errors
     /// Currently none after a successful build; the signature leaves room for fatal runtime errors.
@@ -177,11 +178,22 @@ impl Application {
         ));
         tracing::info!(addr = %self.addr, instance = %self.instance, "Gateway listening.");
         let submitter = Arc::clone(&self.state.submitter);
-        warp::serve(routes(self.state, self.readiness))
+        let grace = self.config.shutdown_grace();
+        let server = warp::serve(routes(self.state, self.readiness))
             .incoming(self.listener)
-            .graceful(shutdown)
-            .run()
-            .await;
+            .graceful(shutdown.clone())
+            .run();
+        let overdue = async move {
+            shutdown.await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            () = server => {}
+            () = overdue => tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "Requests were still in flight after the shutdown grace period; closing them."
+            ),
+        }
         let _ = replies.await;
         submitter.publisher().close().await;
         tracing::info!("Gateway stopped.");

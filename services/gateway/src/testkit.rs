@@ -162,7 +162,10 @@ pub const BOB_KEY: &str = "ipk_bob-test-key";
 #[must_use]
 pub fn alice_and_bob() -> String {
     let entry = |owner: &str, key: &str| {
-        crate::keys::entry(&crate::keys::Owner::new(owner).expect("a valid owner"), key)
+        crate::auth::keys::entry(
+            &crate::auth::keys::Owner::new(owner).expect("a valid owner"),
+            key,
+        )
     };
     format!("{},{}", entry("alice", ALICE_KEY), entry("bob", BOB_KEY))
 }

@@ -153,7 +153,7 @@ impl std::fmt::Display for QueueDepths {
 /// first to count everything.
 ///
 /// # Errors
-/// [`Error::Broker`] when the broker cannot be reached or a queue does not exist.
+/// [`Error::Connection`] when the broker cannot be reached or a queue does not exist.
 pub async fn queue_depths(broker: &Broker) -> Result<QueueDepths, Error> {
     let channel = broker
         .channel()

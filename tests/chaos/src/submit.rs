@@ -51,7 +51,7 @@ pub struct SubmitStats {
     pub retries_connection: u64,
     /// Answers other than `202` and `503` (`label: status body`): the image was not queued.
     pub rejected: Vec<String>,
-    /// Images still not accepted after [`GIVE_UP_AFTER`].
+    /// Images still not accepted after `GIVE_UP_AFTER`.
     pub gave_up: Vec<String>,
 }
 
@@ -76,7 +76,7 @@ impl Submitter {
         }
     }
 
-    /// Encodes `job` and uploads it until the gateway accepts it, refuses it for good, or [`GIVE_UP_AFTER`]
+    /// Encodes `job` and uploads it until the gateway accepts it, refuses it for good, or `GIVE_UP_AFTER`
     /// passes. Returns the job id when accepted.
     ///
     /// # Errors

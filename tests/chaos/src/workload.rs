@@ -126,7 +126,7 @@ impl ImageJob {
     }
 }
 
-/// The paced stream of a run: `count` images derived from `seed`, one in [`LARGE_EVERY`] large.
+/// The paced stream of a run: `count` images derived from `seed`, one in `LARGE_EVERY` large.
 #[must_use]
 pub fn stream(seed: u64, count: usize) -> Vec<ImageJob> {
     let mut rng = Rng::new(seed);

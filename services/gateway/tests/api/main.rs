@@ -7,4 +7,5 @@ mod auth;
 mod delete;
 mod helpers;
 mod logs;
+mod shutdown;
 mod submit;

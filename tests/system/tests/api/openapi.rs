@@ -178,9 +178,9 @@ async fn every_documented_operation_exists_and_answers_as_documented() {
             operations.push((method.to_ascii_uppercase(), path.clone()));
         }
     }
-    let mut served: Vec<_> = imagepipe_gateway::routes::ROUTES
+    let mut served: Vec<_> = imagepipe_gateway::http::ROUTES
         .iter()
-        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .map(|route| (route.method.to_owned(), route.template.to_owned()))
         .collect();
     served.sort();
     operations.sort();

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use warp::{Filter, Rejection, http::HeaderValue};
 
 use crate::{
+    auth::keys::{ApiKeys, Owner},
     error::{ApiError, AuthFailure},
-    keys::{ApiKeys, Owner},
 };
 
 /// The caller of a job route: `Some(owner)` with API keys configured (requests without a valid key are
@@ -72,7 +72,7 @@ pub fn may_see(caller: Option<&Owner>, owner: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{keys, rejection::handle_rejection};
+    use crate::{auth::keys, error::rejection::handle_rejection};
 
     fn keys() -> Arc<ApiKeys> {
         let alice = keys::entry(&Owner::new("alice").unwrap(), "ipk_alice");

@@ -10,10 +10,10 @@ use std::sync::LazyLock;
 use imagepipe_common::metrics::{CounterVec, HistogramVec, SHORT_BUCKETS};
 use warp::log::{Info, Log};
 
-/// Every route template the gateway serves, from [`crate::routes::ROUTES`] (the one list of them), in its order:
+/// Every route template the gateway serves, from [`crate::http::routes::ROUTES`] (the one list of them), in its order:
 /// a more specific template comes before the one with a parameter in its place.
 pub fn templates() -> impl Iterator<Item = &'static str> {
-    crate::routes::ROUTES.iter().map(|(_, template)| *template)
+    crate::http::ROUTES.iter().map(|route| route.template)
 }
 
 /// The route label of a path no template matches.
@@ -64,7 +64,7 @@ fn matches(template: &str, path: &str) -> bool {
     }
 }
 
-/// The wrapper that logs and counts every request: `.with(http_metrics::observe())` outermost on the routes.
+/// The wrapper that logs and counts every request: `.with(request_log::observe())` outermost on the routes.
 #[must_use]
 pub fn observe() -> Log<impl Fn(Info<'_>) + Copy + Send> {
     LazyLock::force(&METRICS);
@@ -132,7 +132,8 @@ mod tests {
 
     #[test]
     fn every_served_route_has_its_template() {
-        for (method, template) in crate::routes::ROUTES {
+        for route in crate::http::ROUTES {
+            let (method, template) = (route.method, route.template);
             let path = template
                 .split('/')
                 .map(|segment| {
@@ -144,7 +145,7 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
                 .join("/");
-            assert_eq!(route_template(&path), *template, "{method} {template}");
+            assert_eq!(route_template(&path), template, "{method} {template}");
         }
     }
 

@@ -9,7 +9,7 @@ use imagepipe_proto::v1::{ImageInfo, ImageResult, JobEvent, JobStatus, job_event
 use quick_cache::{Weighter, sync::Cache};
 use tokio::sync::watch;
 
-use crate::timeline::{Step, Timeline};
+use crate::tracking::timeline::{Step, Timeline};
 
 /// Why a job failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub struct JobState {
     /// Whose job it is: `Some("")` for a job of an open gateway (no owner), `None` while this replica does not
     /// know (it heard of the job only from events that do not name the owner; MongoDB knows once stored).
     pub owner: Option<String>,
-    /// The steps of the job's life this replica heard of (see [`crate::timeline`]).
+    /// The steps of the job's life this replica heard of (see [`crate::tracking::timeline`]).
     pub timeline: Timeline,
 }
 

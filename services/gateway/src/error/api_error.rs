@@ -1,6 +1,9 @@
-//! Everything a gateway request can fail with, each knowing its HTTP status and stable error code.
+//! Everything a gateway request can fail with, each knowing its [`ErrorCode`] (and through it its HTTP
+//! status).
 
 use warp::http::StatusCode;
+
+use super::ErrorCode;
 
 /// How long a client should wait when the work queue is full: the transformers drain it meanwhile.
 const RETRY_AFTER_QUEUE_FULL_SECS: u64 = 10;
@@ -11,7 +14,7 @@ const RETRY_AFTER_IN_PROGRESS_SECS: u64 = 1;
 const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 5;
 
 /// A request that cannot be served. Turned into `{"code": "...", "message": "..."}` by
-/// [`crate::rejection::handle_rejection`].
+/// [`handle_rejection`](super::handle_rejection).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The upload exceeds `GATEWAY_MAX_UPLOAD_BYTES`.
@@ -54,11 +57,11 @@ pub enum ApiError {
     /// A transform option or query parameter is invalid.
     #[error("{0}")]
     InvalidOption(String),
-    /// The request is malformed in another way (bad JSON, bad base64, missing image).
+    /// The request is malformed in another way (bad JSON, bad base64, missing image): a `400` code.
     #[error("{message}")]
     BadRequest {
-        /// Stable machine-readable code.
-        code: &'static str,
+        /// Which `400` code.
+        code: ErrorCode,
         /// What was wrong and how to fix it.
         message: String,
     },
@@ -102,52 +105,34 @@ pub enum ApiError {
 impl warp::reject::Reject for ApiError {}
 
 impl ApiError {
-    /// The HTTP status this error answers with.
+    /// The HTTP status this error answers with: its code's.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::PayloadTooLarge { .. } | ApiError::MessageTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            ApiError::UnsupportedContentType(_) | ApiError::UnsupportedImageFormat => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
-            ApiError::UnreadableImage(_) | ApiError::TooManyPixels { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            ApiError::InvalidOption(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::JobNotFound(_) | ApiError::OutputNotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::JobInProgress(_) => StatusCode::CONFLICT,
-            ApiError::QueueFull
-            | ApiError::BrokerUnavailable(_)
-            | ApiError::DeletionUnannounced(_)
-            | ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        }
+        self.code().status()
     }
 
     /// The stable code clients can match on.
     #[must_use]
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::PayloadTooLarge { .. } | ApiError::MessageTooLarge { .. } => {
-                "payload_too_large"
+                ErrorCode::PayloadTooLarge
             }
-            ApiError::UnsupportedContentType(_) => "unsupported_content_type",
-            ApiError::UnsupportedImageFormat => "unsupported_image_format",
-            ApiError::UnreadableImage(_) => "unreadable_image",
-            ApiError::TooManyPixels { .. } => "image_too_large",
-            ApiError::InvalidOption(_) => "invalid_option",
-            ApiError::BadRequest { code, .. } => code,
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::JobNotFound(_) => "job_not_found",
-            ApiError::OutputNotFound { .. } => "output_not_found",
-            ApiError::JobInProgress(_) => "job_in_progress",
-            ApiError::QueueFull => "queue_full",
+            ApiError::UnsupportedContentType(_) => ErrorCode::UnsupportedContentType,
+            ApiError::UnsupportedImageFormat => ErrorCode::UnsupportedImageFormat,
+            ApiError::UnreadableImage(_) => ErrorCode::UnreadableImage,
+            ApiError::TooManyPixels { .. } => ErrorCode::ImageTooLarge,
+            ApiError::InvalidOption(_) => ErrorCode::InvalidOption,
+            ApiError::BadRequest { code, .. } => *code,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::JobNotFound(_) => ErrorCode::JobNotFound,
+            ApiError::OutputNotFound { .. } => ErrorCode::OutputNotFound,
+            ApiError::JobInProgress(_) => ErrorCode::JobInProgress,
+            ApiError::QueueFull => ErrorCode::QueueFull,
             ApiError::BrokerUnavailable(_) | ApiError::DeletionUnannounced(_) => {
-                "broker_unavailable"
+                ErrorCode::BrokerUnavailable
             }
-            ApiError::StoreUnavailable(_) => "store_unavailable",
+            ApiError::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
         }
     }
 
@@ -175,9 +160,10 @@ impl ApiError {
         }
     }
 
-    /// A [`ApiError::BadRequest`].
+    /// A [`ApiError::BadRequest`] with `code`, which must be a `400` code.
     #[must_use]
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
+        debug_assert_eq!(code.status(), StatusCode::BAD_REQUEST, "{code}");
         ApiError::BadRequest {
             code,
             message: message.into(),
@@ -210,40 +196,6 @@ impl std::fmt::Display for AuthFailure {
             }
         })
     }
-}
-
-/// A bad API key configuration (`GATEWAY_API_KEYS`, `GATEWAY_API_KEYS_FILE`): the gateway does not start.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyConfigError {
-    /// The key file cannot be read.
-    #[error("Failed to read the API key file {path}")]
-    Unreadable {
-        /// The file.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// An entry is not `owner:sha256:<hex>` or `owner sha256:<hex>`.
-    #[error("bad API key entry at {location}: {reason}")]
-    Malformed {
-        /// Where: `GATEWAY_API_KEYS entry N` or `<file> line N`.
-        location: String,
-        /// What is wrong (never the entry itself: it could be a key pasted by mistake).
-        reason: String,
-    },
-    /// A key hash appears twice.
-    #[error(
-        "bad API key entry at {location}: the key hash given for `{owner}` is already configured for `{first}`; every key needs its own entry, once"
-    )]
-    DuplicateKey {
-        /// Where the second one is.
-        location: String,
-        /// Its owner.
-        owner: String,
-        /// The owner of the first.
-        first: String,
-    },
 }
 
 impl From<imagepipe_archive::StoreError> for ApiError {

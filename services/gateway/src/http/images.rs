@@ -1,10 +1,16 @@
-//! Conditional GETs of a job's images: each image URL has a strong `ETag`, and a request whose
-//! `If-None-Match` names it gets `304 Not Modified` without the bytes. A job's images never change once
-//! written, so the tag only has to name the image, not hash it, and every image may be cached for a year.
+//! How the job routes answer: an image with its `ETag` and cache headers (or `304 Not Modified` when the
+//! request's `If-None-Match` names it), the status document of a job not ready yet (`202` with `Retry-After`), and
+//! JSON bodies. A job's images never change once written, so the tag only has to name the image, not hash it,
+//! and every image may be cached for a year.
 
-use warp::http::{HeaderName, HeaderValue, header};
+use serde::Serialize;
+use warp::{
+    Reply,
+    http::{HeaderName, HeaderValue, StatusCode, header},
+};
 
-use crate::jobs::BlobKind;
+use super::view::JobView;
+use crate::tracking::{Blob, BlobKind};
 
 /// `Cache-Control` of an image anyone may fetch: shared caches (CDNs, proxies) may keep it for a year.
 const PUBLIC: &str = "public, max-age=31536000, immutable";
@@ -45,6 +51,56 @@ pub fn cache_headers(owned: bool) -> Vec<(HeaderName, HeaderValue)> {
         ]
     } else {
         vec![(header::CACHE_CONTROL, HeaderValue::from_static(PUBLIC))]
+    }
+}
+
+/// The image, with its `ETag` and cache headers; `304` without the bytes when `If-None-Match` names it. An
+/// `owned` job's image (API keys configured) is cacheable by the caller's own client only.
+#[must_use]
+pub fn image(
+    blob: Blob,
+    etag: &str,
+    if_none_match: Option<&str>,
+    owned: bool,
+) -> warp::reply::Response {
+    let mut response = if not_modified(if_none_match, etag) {
+        let mut response = warp::reply::Response::default();
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        crate::metrics::served(blob.content_type, blob.data.len());
+        let mut response = warp::reply::Response::new(blob.data.into());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(blob.content_type),
+        );
+        response
+    };
+    for (name, value) in cache_headers(owned) {
+        response.headers_mut().insert(name, value);
+    }
+    set_header(&mut response, header::ETAG, etag);
+    response
+}
+
+/// `202` with the status document and `Retry-After: 1`: the job (or its stored copy) is not ready yet.
+#[must_use]
+pub fn pending(view: &JobView) -> warp::reply::Response {
+    let mut response = json(view, StatusCode::ACCEPTED);
+    set_header(&mut response, header::RETRY_AFTER, "1");
+    response
+}
+
+/// `body` as JSON with `status`.
+#[must_use]
+pub fn json<T: Serialize>(body: &T, status: StatusCode) -> warp::reply::Response {
+    warp::reply::with_status(warp::reply::json(body), status).into_response()
+}
+
+/// Sets header `name` to `value` when it is a valid header value.
+pub fn set_header(response: &mut warp::reply::Response, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
     }
 }
 

@@ -1,36 +1,30 @@
-//! The OpenAPI 3.1 document of the whole API, generated from the handlers' `#[utoipa::path]` attributes (in
-//! [`crate::routes`], and here for the routes other modules serve), the response types' `ToSchema` derives and
-//! the option list ([`crate::openapi_upload`]), so it cannot drift from the code. Served at `GET /openapi.json`,
-//! with the Swagger UI page at `GET /docs`, its files under `/docs/{file}`: they are vendored in
-//! `utoipa-swagger-ui`, so the page works without the internet.
-//!
-//! The errors' part of the document comes from [`crate::error_codes`]: the description's table of codes, the
-//! `code` enum of `ErrorBody`, and each error response's list of codes with their meaning.
+//! The OpenAPI 3.1 document of the whole API, generated from the code so it cannot drift from it: the handlers'
+//! `#[utoipa::path]` attributes (in [`crate::http::handlers`] and [`crate::intake::handler`], and here for the
+//! routes other modules serve), the response types' `ToSchema` derives, the option list
+//! ([`crate::intake::docs`]), and, for every error response, the route table and the error codes (`errors.rs`).
+//! Served at `GET /openapi.json`, with the Swagger UI page at `GET /docs`, its files under `/docs/{file}`: they
+//! are vendored in `utoipa-swagger-ui`, so the page works without the internet.
+
+mod errors;
+mod shared;
 
 use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 use utoipa::{
-    Modify, OpenApi, PartialSchema, ToSchema,
-    openapi::{
-        self, HttpMethod, RefOr, Response,
-        header::HeaderBuilder,
-        schema::Schema,
-        security::{Http, HttpAuthScheme, SecurityScheme},
-    },
+    OpenApi, ToSchema,
+    openapi::{self, HttpMethod},
 };
 use warp::{
     Filter, Rejection,
     http::{HeaderValue, header},
 };
 
-use crate::{
-    error_codes::{self, ERROR_CODES},
-    rejection::ErrorBody,
-};
+pub use errors::API_KEY_SCHEME;
+use errors::{ApiKeyScheme, ErrorDocs};
+pub use shared::{IfNoneMatch, JobId, OriginalResponses, OutputName, ResultResponses, Wait};
 
-/// The document's name for the API-key scheme.
-pub const API_KEY_SCHEME: &str = "api_key";
+use crate::{error::ErrorBody, http::handlers::FailedBody};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -42,14 +36,14 @@ pub const API_KEY_SCHEME: &str = "api_key";
             `GET /image/{id}` and `GET /image/{id}/{output}`.",
     ),
     paths(
-        crate::routes::submit,
-        crate::routes::result,
-        crate::routes::status,
-        crate::routes::original,
-        crate::routes::events,
-        crate::routes::output,
-        crate::routes::delete,
-        crate::routes::list,
+        crate::intake::handler::submit,
+        crate::http::handlers::result,
+        crate::http::handlers::status,
+        crate::http::handlers::original,
+        crate::http::handlers::events,
+        crate::http::handlers::output,
+        crate::http::handlers::delete,
+        crate::http::handlers::list,
         page,
         page_asset,
         healthz,
@@ -59,6 +53,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
         docs,
         docs_file,
     ),
+    components(schemas(ErrorBody, FailedBody)),
     tags(
         (name = "jobs", description = "Submitting images and getting, following, listing and deleting their jobs."),
         (name = "web", description = "The web page and the API's documentation."),
@@ -138,132 +133,6 @@ fn reply(body: Vec<u8>, content_type: &str) -> warp::reply::Response {
     response
 }
 
-/// Writes the error codes into the document: the description's tables, `ErrorBody.code`'s enum, each error
-/// response's codes with their meaning, and `Retry-After` on the responses whose codes pass.
-struct ErrorDocs;
-
-impl Modify for ErrorDocs {
-    fn modify(&self, document: &mut openapi::OpenApi) {
-        let description = document.info.description.get_or_insert_with(String::new);
-        description.push_str(&format!(
-            "\n\n## Errors\n\nEvery error answers `{{\"code\": \"...\", \"message\": \"...\"}}`: `code` is stable, for \
-             programs; `message` says what was wrong and how to fix it, for people. Any route may also answer \
-             `405 method_not_allowed` or `500 internal`.\n\n{}\n## Failed jobs\n\nA failed job's status \
-             document has `error: {{\"code\", \"message\"}}`; its results answer `422 job_failed`.\n\n{}",
-            error_codes::markdown_table(),
-            imagepipe_proto::FailureCode::markdown_table()
-        ));
-        if let Some(components) = document.components.as_mut()
-            && let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ErrorBody")
-            && let Some(RefOr::T(Schema::Object(code))) = body.properties.get_mut("code")
-        {
-            code.enum_values = Some(
-                ERROR_CODES
-                    .iter()
-                    .map(|listed| listed.code.into())
-                    .collect(),
-            );
-        }
-        for item in document.paths.paths.values_mut() {
-            for operation in operations_mut(item) {
-                for (status, response) in &mut operation.responses.responses {
-                    if let RefOr::T(response) = response {
-                        describe_codes(status, response);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A response described by its codes alone (`` `a`, `b` ``) gets each code's meaning, and a 503 or 409 one its
-/// `Retry-After` header.
-fn describe_codes(status: &str, response: &mut Response) {
-    let codes: Vec<&str> = response
-        .description
-        .split(',')
-        .map(|part| part.trim().trim_matches('`'))
-        .collect();
-    if !codes.iter().all(|code| error_codes::find(code).is_some()) {
-        return;
-    }
-    response.description = codes
-        .iter()
-        .filter_map(|code| error_codes::find(code))
-        .map(|listed| format!("`{}`: {}", listed.code, listed.meaning))
-        .collect::<Vec<_>>()
-        .join("\n\n");
-    if status == "503" || status == "409" {
-        let header = HeaderBuilder::new()
-            .schema(Some(u32::schema()))
-            .description(Some("Seconds to wait before retrying."))
-            .build();
-        response
-            .headers
-            .insert("Retry-After".to_owned(), RefOr::T(header));
-    }
-}
-
-fn operations_mut(
-    item: &mut openapi::PathItem,
-) -> impl Iterator<Item = &mut openapi::path::Operation> {
-    [
-        item.get.as_mut(),
-        item.post.as_mut(),
-        item.put.as_mut(),
-        item.delete.as_mut(),
-        item.patch.as_mut(),
-    ]
-    .into_iter()
-    .flatten()
-}
-
-/// The `Authorization: Bearer` API-key scheme, and the `401` of every route that takes it.
-struct ApiKeyScheme;
-
-impl Modify for ApiKeyScheme {
-    fn modify(&self, document: &mut openapi::OpenApi) {
-        let components = document.components.get_or_insert_with(Default::default);
-        let mut scheme = Http::new(HttpAuthScheme::Bearer);
-        scheme.description = Some(
-            "An API key, `Authorization: Bearer <key>`. Without keys configured the gateway runs open and the header \
-             is ignored; with keys, every job route needs one, and a job is visible to its owner only (others get \
-             `404`)."
-                .to_owned(),
-        );
-        components.add_security_scheme(API_KEY_SCHEME, SecurityScheme::Http(scheme));
-        for item in document.paths.paths.values_mut() {
-            for operation in operations_mut(item) {
-                if operation
-                    .security
-                    .as_ref()
-                    .is_some_and(|list| !list.is_empty())
-                {
-                    let mut response = Response::new("`unauthorized`");
-                    response.content.insert(
-                        "application/json".to_owned(),
-                        RefOr::T(openapi::Content::new(Some(RefOr::Ref(
-                            openapi::Ref::from_schema_name("ErrorBody"),
-                        )))),
-                    );
-                    let challenge = HeaderBuilder::new()
-                        .schema(Some(String::schema()))
-                        .description(Some("`Bearer realm=\"imagepipe\"`, as RFC 6750 asks."))
-                        .build();
-                    response
-                        .headers
-                        .insert("WWW-Authenticate".to_owned(), RefOr::T(challenge));
-                    describe_codes("401", &mut response);
-                    operation
-                        .responses
-                        .responses
-                        .insert("401".to_owned(), RefOr::T(response));
-                }
-            }
-        }
-    }
-}
-
 /// `/readyz`'s body (the type lives in `imagepipe-common`, which knows nothing of OpenAPI; the gateway suite
 /// checks real answers against this schema).
 #[derive(Debug, Serialize, ToSchema)]
@@ -309,19 +178,18 @@ fn readyz() {}
 #[allow(dead_code)]
 fn metrics() {}
 
-/// The web page (served by [`crate::web`]).
+/// The web page (served by [`crate::http::web`]).
 #[utoipa::path(get, path = "/", tag = "web", summary = "The web page: upload images and watch their jobs",
     responses((status = 200, description = "The page.", content(("text/html")))))]
 #[allow(dead_code)]
 fn page() {}
 
-/// The web page's script and style sheet (served by [`crate::web`]).
+/// The web page's script and style sheet (served by [`crate::http::web`]).
 #[utoipa::path(get, path = "/assets/{file}", tag = "web", summary = "A file of the web page",
     params(("file" = String, Path, description = "`app.js` or `style.css`.")),
     responses(
         (status = 200, description = "The file.", content(("text/javascript"), ("text/css"))),
         (status = 304, description = "Not modified: `If-None-Match` names this version."),
-        (status = 404, description = "`not_found`", body = ErrorBody),
     ))]
 #[allow(dead_code)]
 fn page_asset() {}
@@ -341,10 +209,7 @@ fn docs() {}
 /// Swagger UI's files.
 #[utoipa::path(get, path = "/docs/{file}", tag = "web", summary = "A file of the Swagger UI page",
     params(("file" = String, Path, description = "E.g. `swagger-ui.css`, `swagger-ui-bundle.js`.")),
-    responses(
-        (status = 200, description = "The file."),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-    ))]
+    responses((status = 200, description = "The file.")))]
 #[allow(dead_code)]
 fn docs_file() {}
 
@@ -383,8 +248,9 @@ mod tests {
 
     use super::*;
     use crate::{
-        listing::MAX_LIMIT,
-        routes::{MAX_WAIT_SECS, ROUTES},
+        error::ErrorCode,
+        http::{ROUTES, handlers::MAX_WAIT_SECS},
+        stored::listing::MAX_LIMIT,
     };
 
     fn json() -> Value {
@@ -435,7 +301,7 @@ mod tests {
             .keys()
             .cloned()
             .collect();
-        let labelled: BTreeSet<_> = crate::http_metrics::templates()
+        let labelled: BTreeSet<_> = crate::http::request_log::templates()
             .map(str::to_owned)
             .collect();
         assert_eq!(documented, labelled);
@@ -446,18 +312,21 @@ mod tests {
         let documented: BTreeSet<_> = operations(&ApiDoc::openapi()).into_iter().collect();
         let served: BTreeSet<_> = ROUTES
             .iter()
-            .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+            .map(|route| (route.method.to_owned(), route.template.to_owned()))
             .collect();
         assert_eq!(documented, served);
         assert_eq!(each_operation(&json()).len(), ROUTES.len());
     }
 
     #[test]
-    fn every_error_response_names_listed_codes_of_its_status() {
-        for (method, path, operation) in each_operation(&json()) {
+    fn every_error_response_is_its_routes_codes() {
+        let document = json();
+        for route in ROUTES {
+            let operation = &document["paths"][route.template][route.method.to_ascii_lowercase()];
+            let mut documented = BTreeSet::new();
             for (status, response) in operation["responses"].as_object().unwrap() {
                 let code: u16 = status.parse().unwrap();
-                if code < 400 {
+                if code < 400 || (code == 401 && route.keyed) {
                     continue;
                 }
                 if response["content"]["application/json"]["schema"]["$ref"]
@@ -472,12 +341,20 @@ mod tests {
                         .and_then(|rest| rest.split_once("`:"))
                         .map(|(named, _)| named)
                         .unwrap_or_else(|| {
-                            panic!("{method} {path} {status}: no code in `{paragraph}`")
+                            panic!(
+                                "{} {} {status}: no code in `{paragraph}`",
+                                route.method, route.template
+                            )
                         });
-                    let listed = error_codes::find(named).unwrap_or_else(|| {
-                        panic!("{method} {path} {status}: `{named}` is not listed")
-                    });
-                    assert_eq!(listed.status, code, "{method} {path}: `{named}`");
+                    let listed = ErrorCode::from_name(named).unwrap();
+                    assert_eq!(
+                        listed.status().as_u16(),
+                        code,
+                        "{} {}",
+                        route.method,
+                        route.template
+                    );
+                    documented.insert(listed);
                 }
                 let schema = response["content"]["application/json"]["schema"]["$ref"].as_str();
                 assert!(
@@ -485,15 +362,20 @@ mod tests {
                         schema,
                         Some("#/components/schemas/ErrorBody" | "#/components/schemas/FailedBody")
                     ),
-                    "{method} {path} {status}: {schema:?}"
+                    "{} {} {status}: {schema:?}",
+                    route.method,
+                    route.template
                 );
                 if code == 503 || code == 409 {
                     assert!(
                         response["headers"].get("Retry-After").is_some(),
-                        "{method} {path}"
+                        "{}",
+                        route.template
                     );
                 }
             }
+            let own: BTreeSet<_> = route.errors.iter().copied().collect();
+            assert_eq!(documented, own, "{} {}", route.method, route.template);
         }
     }
 
@@ -501,10 +383,10 @@ mod tests {
     fn the_error_schema_and_description_come_from_the_code_list() {
         let document = json();
         let codes = &document["components"]["schemas"]["ErrorBody"]["properties"]["code"]["enum"];
-        let listed: Vec<_> = ERROR_CODES.iter().map(|listed| listed.code).collect();
+        let listed: Vec<_> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
         assert_eq!(codes, &serde_json::json!(listed));
         let description = document["info"]["description"].as_str().unwrap();
-        assert!(description.contains(&error_codes::markdown_table()));
+        assert!(description.contains(&ErrorCode::markdown_table()));
         assert!(description.contains(&imagepipe_proto::FailureCode::markdown_table()));
         let required = &document["components"]["schemas"]["ErrorBody"]["required"];
         assert_eq!(required, &serde_json::json!(["code", "message"]));
@@ -516,8 +398,11 @@ mod tests {
         let scheme = &document["components"]["securitySchemes"][API_KEY_SCHEME];
         assert_eq!(scheme["type"], "http");
         assert_eq!(scheme["scheme"], "bearer");
-        for (method, path, operation) in each_operation(&document) {
-            let is_job_route = path.starts_with("/image");
+        for route in ROUTES {
+            let (method, path) = (route.method, route.template);
+            let operation = &document["paths"][path][method.to_ascii_lowercase()];
+            let is_job_route = route.keyed;
+            assert_eq!(is_job_route, path.starts_with("/image"), "{method} {path}");
             assert_eq!(
                 operation.get("security").is_some(),
                 is_job_route,
@@ -571,7 +456,7 @@ mod tests {
             );
         }
         let statuses = param("/images", "get", "status");
-        for status in crate::listing::LISTED_STATUSES {
+        for status in crate::stored::listing::LISTED_STATUSES {
             assert!(statuses["description"].as_str().unwrap().contains(status));
         }
         let content = doc["paths"]["/image"]["post"]["requestBody"]["content"]

@@ -12,8 +12,8 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use imagepipe_proto::spec::MAX_WATERMARK_IMAGE_BYTES;
 
 use crate::{
-    error::ApiError,
-    options::{JobOptions, JobSpec, WATERMARK_IMAGE},
+    error::{ApiError, ErrorCode},
+    intake::options::{JobOptions, JobSpec, WATERMARK_IMAGE},
 };
 
 /// Room for the other parts of a multipart form and for JSON's syntax around the base64 text.
@@ -77,7 +77,7 @@ where
         "multipart/form-data" => {
             let boundary = multer::parse_boundary(content_type).map_err(|_| {
                 ApiError::bad_request(
-                    "invalid_multipart",
+                    ErrorCode::InvalidMultipart,
                     "the multipart/form-data content type has no boundary",
                 )
             })?;
@@ -95,7 +95,7 @@ where
             .await
             .map_err(|error| {
                 ApiError::bad_request(
-                    "invalid_json",
+                    ErrorCode::InvalidJson,
                     format!("reading the JSON body failed: {error}"),
                 )
             })??;
@@ -112,7 +112,7 @@ where
     };
     if bytes.is_empty() {
         return Err(ApiError::bad_request(
-            "empty_image",
+            ErrorCode::EmptyImage,
             "the upload holds no image bytes",
         ));
     }
@@ -162,7 +162,7 @@ where
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|error| {
             ApiError::bad_request(
-                "body_read_failed",
+                ErrorCode::BodyReadFailed,
                 format!("reading the body failed: {error}"),
             )
         })?;
@@ -208,7 +208,7 @@ where
     }
     image.ok_or_else(|| {
         ApiError::bad_request(
-            "missing_image",
+            ErrorCode::MissingImage,
             "the multipart form has no field named `image`",
         )
     })
@@ -220,7 +220,7 @@ fn form_error(error: multer::Error, max: u64) -> ApiError {
             ApiError::PayloadTooLarge { limit: max }
         }
         other => ApiError::bad_request(
-            "invalid_multipart",
+            ErrorCode::InvalidMultipart,
             format!("the multipart/form-data body is malformed: {other}"),
         ),
     }
@@ -234,13 +234,13 @@ fn read_json(
 ) -> Result<Bytes, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(text).map_err(|error| {
         ApiError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             format!("the JSON body is malformed: {error}"),
         )
     })?;
     let serde_json::Value::Object(members) = value else {
         return Err(ApiError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "the JSON body must be an object like {\"image\": \"<base64>\", \"width\": 320}",
         ));
     };
@@ -250,7 +250,7 @@ fn read_json(
             ("image", serde_json::Value::String(encoded)) => image = Some(encoded.as_str()),
             ("image", _) => {
                 return Err(ApiError::bad_request(
-                    "invalid_json",
+                    ErrorCode::InvalidJson,
                     "`image` must be a base64 string",
                 ));
             }
@@ -279,7 +279,10 @@ fn read_json(
         }
     }
     let encoded = image.ok_or_else(|| {
-        ApiError::bad_request("missing_image", "the JSON body has no member `image`")
+        ApiError::bad_request(
+            ErrorCode::MissingImage,
+            "the JSON body has no member `image`",
+        )
     })?;
     decode_base64("image", encoded, max)
 }
@@ -310,7 +313,7 @@ fn decode_base64(member: &str, encoded: &str, max: u64) -> Result<Bytes, ApiErro
     }
     let bytes = BASE64.decode(&compact).map_err(|error| {
         ApiError::bad_request(
-            "invalid_base64",
+            ErrorCode::InvalidBase64,
             format!("`{member}` is not valid base64: {error}"),
         )
     })?;

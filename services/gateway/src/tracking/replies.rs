@@ -23,7 +23,7 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
-use crate::jobs::JobStore;
+use crate::tracking::jobs::JobStore;
 
 /// How long the reply queue lives without a consumer.
 const REPLY_QUEUE_EXPIRES_MS: i64 = 60_000;

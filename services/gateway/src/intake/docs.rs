@@ -16,7 +16,7 @@ use utoipa::{
     },
 };
 
-use crate::options::{VARIANTS, WATERMARK_IMAGE};
+use crate::intake::options::{VARIANTS, WATERMARK_IMAGE};
 
 /// The client's file name, kept with the job (last path component only).
 pub const FILENAME: &str = "filename";

@@ -9,10 +9,10 @@ use imagepipe_proto::v1::{ImageFormat, ImageInfo, JobStatus, job_event};
 
 use crate::{
     auth,
+    auth::keys::Owner,
     error::ApiError,
-    jobs::{Blob, BlobKind, DEFAULT_OUTPUT, JobFailure, JobState, JobStore, OutputInfo},
-    keys::Owner,
-    timeline::{Step, Timeline},
+    tracking::jobs::{Blob, BlobKind, DEFAULT_OUTPUT, JobFailure, JobState, JobStore, OutputInfo},
+    tracking::timeline::{Step, Timeline},
 };
 
 /// Reads jobs from memory, falling back to the archive.
@@ -93,7 +93,7 @@ impl Lookup {
 
     /// `state` of job `job_id` with its whole timeline, for the status document: the steps this replica heard
     /// of, completed from the history save2db keeps in MongoDB, unless this replica heard every step there is
-    /// (see [`heard_everything`]), which spares a query. What MongoDB adds is remembered. A history that cannot
+    /// (see `heard_everything`), which spares a query. What MongoDB adds is remembered. A history that cannot
     /// be read leaves the timeline as this replica knows it: the status is worth more than its history.
     pub async fn with_history(&self, job_id: &str, mut state: JobState) -> JobState {
         if heard_everything(&state) {

@@ -4,8 +4,8 @@ use imagepipe_proto::v1::ImageInfo;
 use serde::Serialize;
 
 use crate::{
-    jobs::{JobState, OutputInfo},
-    timeline::Step,
+    tracking::jobs::{JobState, OutputInfo},
+    tracking::timeline::Step,
 };
 
 /// A job's status as JSON.
@@ -179,7 +179,7 @@ mod tests {
     use imagepipe_proto::v1::{ImageFormat, JobStatus};
 
     use super::*;
-    use crate::jobs::JobFailure;
+    use crate::tracking::jobs::JobFailure;
 
     #[test]
     fn a_queued_job_has_links_and_nothing_else() {

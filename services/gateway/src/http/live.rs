@@ -19,10 +19,10 @@ use warp::{Reply, http::HeaderValue, sse::Event};
 
 use crate::{
     error::ApiError,
-    jobs::{JobState, JobStore},
-    lookup::Lookup,
-    rejection::ErrorBody,
-    view::JobView,
+    error::rejection::ErrorBody,
+    http::view::JobView,
+    tracking::jobs::{JobState, JobStore},
+    tracking::lookup::Lookup,
 };
 
 /// How often a job the table does not hold is looked up again.

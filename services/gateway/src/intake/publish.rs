@@ -14,10 +14,10 @@ use imagepipe_proto::{
 };
 
 use crate::{
+    auth::keys::Owner,
     error::ApiError,
-    jobs::{Blob, JobStore},
-    keys::Owner,
-    upload::Upload,
+    intake::body::Upload,
+    tracking::jobs::{Blob, JobStore},
 };
 
 /// Publishes jobs on behalf of one gateway replica.

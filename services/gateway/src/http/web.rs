@@ -18,11 +18,11 @@ use warp::{
     http::{HeaderValue, StatusCode, header},
 };
 
-use crate::conditional;
+use crate::http::images;
 
-const INDEX_HTML: &str = include_str!("../web/index.html");
-const APP_JS: &str = include_str!("../web/app.js");
-const STYLE_CSS: &str = include_str!("../web/style.css");
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const APP_JS: &str = include_str!("../../web/app.js");
+const STYLE_CSS: &str = include_str!("../../web/style.css");
 
 /// What `index.html` carries in place of the upload limit.
 const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
@@ -55,7 +55,7 @@ impl Asset {
 
     /// The file, or `304` when `If-None-Match` names its tag.
     fn reply(&self, if_none_match: Option<&str>) -> warp::reply::Response {
-        let mut response = if conditional::not_modified(if_none_match, &self.etag) {
+        let mut response = if images::not_modified(if_none_match, &self.etag) {
             let mut response = warp::reply::Response::default();
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             response
@@ -145,7 +145,7 @@ pub fn routes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rejection::handle_rejection;
+    use crate::error::rejection::handle_rejection;
 
     fn site() -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone
     {

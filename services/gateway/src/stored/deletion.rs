@@ -16,7 +16,7 @@ use imagepipe_proto::{
     v1::{JobEvent, job_event},
 };
 
-use crate::{auth, error::ApiError, jobs::JobStore, keys::Owner};
+use crate::{auth, auth::keys::Owner, error::ApiError, tracking::jobs::JobStore};
 
 /// The routing-key suffix of the deletion event.
 pub const DELETED_EVENT: &str = "deleted";

@@ -6,7 +6,7 @@
 use imagepipe_archive::EventDocument;
 use imagepipe_proto::v1::{ImageResult, JobEvent, JobStatus, job_event};
 
-use crate::jobs::JobFailure;
+use crate::tracking::jobs::JobFailure;
 
 /// Most steps kept per job. A job has four or five; redeliveries add a start each, up to the delivery limit.
 pub const MAX_STEPS: usize = 32;

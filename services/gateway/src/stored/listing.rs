@@ -12,9 +12,9 @@ use imagepipe_archive::{ArchiveStore, JobDocument, JobPosition};
 use serde::Serialize;
 
 use crate::{
-    error::ApiError,
-    keys::Owner,
-    view::{ErrorView, Links},
+    auth::keys::Owner,
+    error::{ApiError, ErrorCode},
+    http::view::{ErrorView, Links},
 };
 
 /// Items on a page when the client does not say.
@@ -187,7 +187,7 @@ pub fn encode_cursor(position: &JobPosition) -> String {
 pub fn decode_cursor(cursor: &str) -> Result<JobPosition, ApiError> {
     let invalid = || {
         ApiError::bad_request(
-            "invalid_cursor",
+            ErrorCode::InvalidCursor,
             format!(
                 "`{cursor}` is not a cursor this API handed out; pass the `next` of the previous page as it is, or leave cursor out for the first page"
             ),

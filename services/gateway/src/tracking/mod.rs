@@ -1,0 +1,11 @@
+//! What this replica knows of jobs: the bounded job table and the byte-bounded cache of originals and results
+//! (fed by its own submissions and its reply queue), the reply-queue consumer, each job's timeline, and the
+//! lookup that asks memory first and the archive second.
+
+pub mod jobs;
+pub mod lookup;
+pub mod replies;
+pub mod timeline;
+
+pub use jobs::{Blob, BlobKind, JobState, JobStore};
+pub use lookup::Lookup;
