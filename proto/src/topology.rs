@@ -48,6 +48,8 @@ pub mod routing {
 pub const DELIVERY_LIMIT: i64 = 5;
 /// Most messages the transform queue holds; past it the broker nacks new publishes (back-pressure to clients).
 pub const TRANSFORM_QUEUE_MAX_LENGTH: i64 = 10_000;
+/// How long a gateway replica's reply queue lives without a consumer (`x-expires`, milliseconds).
+pub const GATEWAY_QUEUE_EXPIRES_MS: i64 = 60_000;
 
 /// A queue argument value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub struct QueueSpec {
     pub arguments: Vec<(&'static str, ArgValue)>,
     /// `(exchange, routing key)` bindings.
     pub bindings: Vec<(String, String)>,
+    /// What it is for, for people (the docs' topology table).
+    pub purpose: &'static str,
 }
 
 /// All names of one namespace's topology.
@@ -145,6 +149,8 @@ impl Topology {
             name: self.transform_queue(),
             arguments,
             bindings: vec![(self.exchange(), routing::SUBMIT.to_owned())],
+            purpose: "The transformers' shared work: every new job. When full, the broker refuses new jobs and \
+                `POST /image` answers 503 `queue_full`.",
         }
     }
 
@@ -155,6 +161,8 @@ impl Topology {
             name: self.archive_queue(),
             arguments: self.work_queue_arguments(),
             bindings: vec![(self.exchange(), routing::ARCHIVE.to_owned())],
+            purpose: "save2db's work: every finished job's original, outputs and metadata, to store. Unbounded: \
+                an archive is never refused.",
         }
     }
 
@@ -166,6 +174,8 @@ impl Topology {
             name: self.activity_queue(),
             arguments: self.work_queue_arguments(),
             bindings: vec![(self.exchange(), routing::EVENTS.to_owned())],
+            purpose: "The activity log: every job event, which save2db keeps as the job's history. Unbounded: \
+                refusing an event would refuse the deletion that publishes it.",
         }
     }
 
@@ -176,6 +186,8 @@ impl Topology {
             name: self.dead_letter_queue(),
             arguments: vec![("x-queue-type", ArgValue::Str("quorum"))],
             bindings: vec![(self.dead_letter_exchange(), "#".to_owned())],
+            purpose: "Messages rejected as poison or delivered more than the delivery limit, waiting for an \
+                operator (`imagepipe-save2db dead-letters`).",
         }
     }
 
@@ -188,6 +200,59 @@ impl Topology {
             self.archive_queue_spec(),
             self.activity_queue_spec(),
         ]
+    }
+
+    /// The topology as a Markdown table (kind, name, bindings, arguments, purpose), for the docs.
+    #[must_use]
+    pub fn markdown_table(&self) -> String {
+        let code = |text: &str| format!("`{text}`");
+        let mut table = String::from(
+            "| Kind | Name | Bound to | Arguments | What for |\n|---|---|---|---|---|\n",
+        );
+        table.push_str(&format!(
+            "| exchange | {} | | topic, durable | Every message is published here. |\n",
+            code(&self.exchange())
+        ));
+        table.push_str(&format!(
+            "| exchange | {} | | topic, durable | Where the work queues dead-letter. |\n",
+            code(&self.dead_letter_exchange())
+        ));
+        for queue in self.durable_queues() {
+            let bindings: Vec<String> = queue
+                .bindings
+                .iter()
+                .map(|(exchange, key)| format!("{} {}", code(exchange), code(key)))
+                .collect();
+            let arguments: Vec<String> = queue
+                .arguments
+                .iter()
+                .map(|(name, value)| {
+                    let value = match value {
+                        ArgValue::Str(text) => code(text),
+                        ArgValue::Name(text) => code(text),
+                        ArgValue::Int(number) => number.to_string(),
+                    };
+                    format!("{} {value}", code(name))
+                })
+                .collect();
+            table.push_str(&format!(
+                "| queue | {} | {} | durable, {} | {} |\n",
+                code(&queue.name),
+                bindings.join(", "),
+                arguments.join(", "),
+                queue.purpose
+            ));
+        }
+        table.push_str(&format!(
+            "| queue | {} | {} {}, {} {} | classic, not durable, `x-expires` {GATEWAY_QUEUE_EXPIRES_MS} | One gateway \
+             replica's results and every job event; it outlives a reconnect and goes a minute after its replica. |\n",
+            code(&self.gateway_queue("<instance>")),
+            code(&self.exchange()),
+            code(&routing::result("<instance>")),
+            code(&self.exchange()),
+            code(routing::EVENTS),
+        ));
+        table
     }
 
     fn work_queue_arguments(&self) -> Vec<(&'static str, ArgValue)> {
@@ -205,6 +270,20 @@ impl Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_has_a_row_per_exchange_and_queue() {
+        let topology = Topology::new("imagepipe");
+        let table = topology.markdown_table();
+        assert_eq!(
+            table.lines().count(),
+            2 + 2 + topology.durable_queues().len() + 1
+        );
+        for queue in topology.durable_queues() {
+            assert!(table.contains(&format!("`{}`", queue.name)), "{table}");
+        }
+        assert!(table.contains("`x-overflow` `reject-publish`"), "{table}");
+    }
 
     #[test]
     fn names_derive_from_the_namespace() {

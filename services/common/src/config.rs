@@ -16,8 +16,8 @@ pub struct AmqpArgs {
     /// Seconds to wait for a publisher confirm before giving up.
     #[arg(long, env = "AMQP_CONFIRM_TIMEOUT_SECS", default_value_t = 10)]
     pub amqp_confirm_timeout_secs: u64,
-    /// Largest message the broker accepts (its `max_message_size`; 128 MiB is RabbitMQ 3.x's default and what
-    /// `deploy/rabbitmq/rabbitmq.conf` sets). Publishing more is refused before it reaches the broker.
+    /// Largest message the broker accepts, in bytes (its `max_message_size`; 128 MiB is RabbitMQ 3.x's default and
+    /// what `deploy/rabbitmq/rabbitmq.conf` sets). Publishing more is refused before it reaches the broker.
     #[arg(long, env = "AMQP_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub amqp_max_message_bytes: u64,
 }

@@ -8,12 +8,15 @@
 //! - [`telemetry`] holds `init(service, &LogArgs)`.
 //! - [`shutdown`] holds `signal()`, SIGINT or SIGTERM.
 //! - [`amqp`] holds `Broker` (pool + topology), `Publisher` (publisher confirms), `consume` (the consumer loop).
+//! - [`instance`] holds how a replica's instance id is made (configured and made safe, or generated).
 //! - [`health`] holds the health routes (`/healthz`, `/readyz`, `/metrics`) and the `Readiness` check.
 //! - [`metrics`] holds the process-wide Prometheus registry, labelled counter/gauge/histogram families, and
 //!   the `/metrics` filter.
-//! - `proxy` (feature `testkit`) holds `CutProxy`, a TCP proxy tests cut to simulate an outage.
+//! - `testkit` (feature `testkit`) holds what the integration suites share: the broker to test against, the
+//!   `Sandbox` (a private namespace and the services started in it), `CutProxy` (a TCP proxy tests cut to
+//!   simulate an outage) and waiting helpers.
 //! - [`retry`] holds `Backoff` and `with_backoff`, for waiting out an absent broker or database.
-//! - [`time`] holds wall-clock helpers for message timestamps.
+//! - [`time`] holds wall-clock helpers for message timestamps and their RFC 3339 form.
 //! - [`error`] holds this crate's `Error`.
 
 pub mod amqp;

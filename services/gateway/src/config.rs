@@ -35,13 +35,13 @@ pub struct Config {
         value_parser = instance::parse
     )]
     pub instance_id: Option<String>,
-    /// Largest accepted image, in bytes (the decoded image for JSON/base64 uploads).
+    /// Largest accepted image, in bytes (25 MiB by default; the decoded image for JSON/base64 uploads).
     #[arg(long, env = "GATEWAY_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
     pub max_upload_bytes: u64,
     /// Largest accepted image, in pixels (width x height, read from the header).
     #[arg(long, env = "GATEWAY_MAX_PIXELS", default_value_t = 50_000_000)]
     pub max_pixels: u64,
-    /// Memory for cached results and originals, in bytes.
+    /// Memory for cached results and originals, in bytes (256 MiB by default).
     #[arg(long, env = "GATEWAY_CACHE_BYTES", default_value_t = 256 * 1024 * 1024)]
     pub cache_bytes: u64,
     /// Most job statuses remembered in memory (older ones are read back from MongoDB).

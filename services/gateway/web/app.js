@@ -7,7 +7,7 @@
 (() => {
   /** Uploads sent at once (each also holds one of the browser's six HTTP/1.1 connections to the gateway). */
   const UPLOADS_AT_ONCE = 2;
-  /** Live status streams open at once; jobs beyond wait for a free one (see README: web page). */
+  /** Live status streams open at once; jobs beyond wait for a free one (see docs/api.md, "The web page"). */
   const STREAMS_AT_ONCE = 3;
   /** Times a status stream is reopened when it ends before the job is final (a restart, a network blip). */
   const STREAM_RETRIES = 8;

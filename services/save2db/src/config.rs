@@ -21,13 +21,13 @@ pub struct Config {
     /// An operator command to run instead of the service.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Where `/healthz` and `/readyz` listen.
+    /// Address of `/healthz`, `/readyz` and `/metrics`; port 0 picks a free one.
     #[arg(long, env = "SAVE2DB_HTTP_ADDR", default_value = "127.0.0.1:9092")]
     pub http_addr: SocketAddr,
     /// Archive messages handled at once (AMQP prefetch).
     #[arg(long, env = "SAVE2DB_PREFETCH", default_value_t = 8)]
     pub prefetch: u16,
-    /// This replica's name in results, archives, job events and logs (made safe for routing keys); default: the
+    /// This replica's name in the job events it publishes and in logs (made safe for routing keys); default: the
     /// host name and a random suffix.
     #[arg(
         long,

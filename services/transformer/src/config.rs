@@ -27,13 +27,7 @@ pub struct Config {
     /// `convert`: transform files once, without a broker. Absent: run the service.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// The broker and topology namespace.
-    #[command(flatten)]
-    pub amqp: AmqpArgs,
-    /// Log filter and format.
-    #[command(flatten)]
-    pub log: LogArgs,
-    /// Address of the health endpoints (`/healthz`, `/readyz`); port 0 picks a free one.
+    /// Address of `/healthz`, `/readyz` and `/metrics`; port 0 picks a free one.
     #[arg(long, env = "TRANSFORMER_HTTP_ADDR", default_value = "127.0.0.1:9091")]
     pub http_addr: SocketAddr,
     /// Images transformed at once (and the AMQP prefetch); default: the number of CPUs.
@@ -41,6 +35,7 @@ pub struct Config {
         long,
         env = "TRANSFORMER_WORKERS",
         default_value_t = default_workers(),
+        hide_default_value = true,
         value_parser = clap::value_parser!(u16).range(1..=1024)
     )]
     pub workers: u16,
@@ -61,8 +56,8 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub max_pixels: u64,
-    /// Most bytes an original may have; longer ones fail with `too_large` before being parsed. Keep it at
-    /// least the gateway's `GATEWAY_MAX_UPLOAD_BYTES` (both default to 25 MiB).
+    /// Most bytes an original may have (25 MiB by default); longer ones fail with `too_large` before being
+    /// parsed. Keep it at least the gateway's `GATEWAY_MAX_UPLOAD_BYTES`.
     #[arg(
         long,
         env = "TRANSFORMER_MAX_INPUT_BYTES",
@@ -90,6 +85,12 @@ pub struct Config {
     /// Seconds in-flight jobs may take to finish at shutdown before they are abandoned (and redelivered).
     #[arg(long, env = "TRANSFORMER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+    /// The broker and topology namespace.
+    #[command(flatten)]
+    pub amqp: AmqpArgs,
+    /// Log filter and format.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// The subcommands.

@@ -13,7 +13,7 @@ use imagepipe_common::{
 };
 use imagepipe_proto::{
     Message,
-    topology::routing,
+    topology::{GATEWAY_QUEUE_EXPIRES_MS, routing},
     v1::{ImageResult, JobEvent, job_event},
 };
 use lapin::{
@@ -24,9 +24,6 @@ use lapin::{
 };
 
 use crate::tracking::jobs::JobStore;
-
-/// How long the reply queue lives without a consumer.
-const REPLY_QUEUE_EXPIRES_MS: i64 = 60_000;
 
 /// Consumes one replica's reply queue.
 #[derive(Debug)]
@@ -91,7 +88,7 @@ impl Handler for ReplyHandler {
         let mut arguments = FieldTable::default();
         arguments.insert(
             "x-expires".into(),
-            AMQPValue::LongLongInt(REPLY_QUEUE_EXPIRES_MS),
+            AMQPValue::LongLongInt(GATEWAY_QUEUE_EXPIRES_MS),
         );
         channel
             .queue_declare(
