@@ -1,10 +1,11 @@
 //! The MongoDB connection: one client per process, short timeouts so a missing database is reported quickly, and
-//! journaled writes.
+//! journaled writes; and asking whether the database answers.
 
 use std::time::Duration;
 
 use mongodb::{
     Client, Database,
+    bson::doc,
     options::{ClientOptions, DatabaseOptions, WriteConcern},
 };
 
@@ -35,4 +36,16 @@ pub async fn connect(args: &ArchiveArgs, app_name: &str) -> Result<Database, Sto
             .write_concern(WriteConcern::builder().journal(true).build())
             .build(),
     ))
+}
+
+/// Whether `database` answers now.
+///
+/// # Errors
+/// [`StoreError::Mongo`] when it does not (within the client's server-selection timeout).
+pub async fn ping(database: &Database) -> Result<(), StoreError> {
+    database
+        .run_command(doc! { "ping": 1 })
+        .await
+        .map_err(StoreError::mongo("pinging the database"))?;
+    Ok(())
 }

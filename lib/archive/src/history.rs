@@ -225,11 +225,7 @@ impl JobHistory {
     /// # Errors
     /// [`StoreError::Mongo`] when it does not.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.database
-            .run_command(doc! { "ping": 1 })
-            .await
-            .map_err(StoreError::mongo("pinging the database"))?;
-        Ok(())
+        crate::database::ping(&self.database).await
     }
 }
 

@@ -345,11 +345,7 @@ impl ArchiveStore {
     /// # Errors
     /// [`StoreError::Mongo`] when it does not (within the client's server-selection timeout).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.database
-            .run_command(doc! { "ping": 1 })
-            .await
-            .map_err(StoreError::mongo("pinging the database"))?;
-        Ok(())
+        crate::database::ping(&self.database).await
     }
 
     /// Stores one file unless a complete copy is already there.

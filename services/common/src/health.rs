@@ -64,16 +64,18 @@ impl Readiness {
         self
     }
 
-    /// Checks the database too, with `ping` (the service knows its database; this crate does not).
+    /// Checks the database too: `ping(database)` says whether it answers (the service knows its database; this
+    /// crate does not).
     #[must_use]
-    pub fn with_database<F, Fut, E>(mut self, ping: F) -> Self
+    pub fn with_database<D, F, Fut, E>(mut self, database: D, ping: F) -> Self
     where
-        F: Fn() -> Fut + Send + Sync + 'static,
+        D: Clone + Send + Sync + 'static,
+        F: Fn(D) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Display,
     {
         self.database = Some(Arc::new(move || {
-            ping()
+            ping(database.clone())
                 .map(|answer| answer.map_err(|error| error.to_string()))
                 .boxed()
         }));
@@ -222,8 +224,8 @@ mod tests {
 
     #[tokio::test]
     async fn readyz_says_why_the_database_is_not_ready() {
-        let down =
-            Readiness::default().with_database(|| async { Err::<(), _>("connection refused") });
+        let down = Readiness::default()
+            .with_database((), |()| async { Err::<(), _>("connection refused") });
         let response = warp::test::request()
             .path("/readyz")
             .reply(&routes(down))
@@ -231,7 +233,7 @@ mod tests {
         assert_eq!(response.status(), 503);
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["database"], "connection refused");
-        let up = Readiness::default().with_database(|| async { Ok::<(), String>(()) });
+        let up = Readiness::default().with_database((), |()| async { Ok::<(), String>(()) });
         let report = up.check().await;
         assert!(report.is_ready(), "{report:?}");
         assert_eq!(report.database.as_deref(), Some("ok"));

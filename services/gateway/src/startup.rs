@@ -103,16 +103,11 @@ impl Application {
             stopping: stopping.subscribe(),
         };
         let consumer = Arc::new(ConsumerState::default());
-        let ping = {
-            let archive = state.lookup.archive().clone();
-            move || {
-                let archive = archive.clone();
-                async move { archive.ping().await }
-            }
-        };
         let readiness = Readiness::default()
             .with_broker(broker.clone())
-            .with_database(ping)
+            .with_database(state.lookup.archive().clone(), |archive| async move {
+                archive.ping().await
+            })
             .with_consumer(Arc::clone(&consumer));
         let listener = TcpListener::bind(config.http_addr)
             .await

@@ -102,13 +102,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let shutdown = shutdown.shared();
 
-        let ping = {
-            let store = self.store.clone();
-            move || {
-                let store = store.clone();
-                async move { store.ping().await }
-            }
-        };
+        let database = self.store.clone();
         let worker = Arc::new(ArchiveWorker::new(
             self.store,
             Publisher::new(self.broker.clone()),
@@ -118,7 +112,7 @@ impl Application {
         let activity_state = Arc::new(ConsumerState::default());
         let readiness = Readiness::default()
             .with_broker(self.broker.clone())
-            .with_database(ping)
+            .with_database(database, |store| async move { store.ping().await })
             .with_consumer(Arc::clone(&state))
             .with_consumer(Arc::clone(&activity_state));
         let options = ConsumerOptions {
