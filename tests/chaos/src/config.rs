@@ -3,6 +3,8 @@
 
 use std::{path::PathBuf, time::Duration};
 
+use imagepipe_common::config::DEFAULT_AMQP_URL;
+
 /// Everything the chaos test is told.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -25,11 +27,7 @@ pub struct Config {
     #[arg(long, env = "CHAOS_RABBITMQ_NODE")]
     pub rabbitmq_node: String,
     /// The broker the services and the harness use.
-    #[arg(
-        long,
-        env = "AMQP_URL",
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
+    #[arg(long, env = "AMQP_URL", default_value = DEFAULT_AMQP_URL)]
     pub amqp_url: String,
     /// Where the services' logs (and, while the test runs, the database's files) go.
     #[arg(long, env = "CHAOS_OUT_DIR")]

@@ -13,7 +13,7 @@ use samples::encode;
 /// The awkward-input suite's generators (EXIF-tagged and CMYK JPEGs, palette PNG, GIF, WebP): the seeds reuse
 /// some of them.
 #[allow(dead_code)]
-#[path = "../../services/transformer/tests/awkward/samples.rs"]
+#[path = "../../tests/awkward/samples.rs"]
 mod samples;
 
 fn main() {
