@@ -7,9 +7,12 @@
 //!
 //! # Layout
 //! - [`stack`]: [`Stack`], and [`stored`]: waiting for save2db to store a job.
+//! - `docs` (a test): the tables in `docs/` that the code prints are what it prints now.
 //! - The gateway's testkit, re-exported: the [`Gateway`] handle, request helpers ([`get`], [`post_image`],
 //!   [`error_of`]) and test pictures ([`picture`], [`decoded`]).
 
+#[cfg(test)]
+mod docs;
 pub mod stack;
 
 pub use imagepipe_gateway::testkit::{Gateway, decoded, error_of, get, picture, post_image};
