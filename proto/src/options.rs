@@ -47,6 +47,53 @@ pub fn is_option(name: &str) -> bool {
     NAMES.contains(&name)
 }
 
+/// The JSON type an option's value has as a JSON member (of a JSON upload, or of a variant in a JSON list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    /// A JSON number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// A JSON string.
+    Text,
+}
+
+impl JsonKind {
+    /// Of option `name`.
+    #[must_use]
+    pub fn of(name: &str) -> Self {
+        match name {
+            "width" | "height" | "quality" | "rotate" | "blur" | "sharpen"
+            | "watermark_opacity" | "watermark_margin" | "watermark_scale" => JsonKind::Number,
+            "progressive" | "grayscale" | "lossless" => JsonKind::Boolean,
+            _ => JsonKind::Text,
+        }
+    }
+}
+
+/// Option `name`'s JSON member `value` as the text [`set`] takes; `None` for `null` (unset). Numbers and booleans
+/// come as such, not as strings: the text forms are for query strings and form fields.
+///
+/// # Errors
+/// [`SpecError`] for a value of another JSON type.
+pub fn json_text(name: &str, value: &serde_json::Value) -> Result<Option<String>, SpecError> {
+    use serde_json::Value;
+    match (JsonKind::of(name), value) {
+        (_, Value::Null) => Ok(None),
+        (JsonKind::Number, Value::Number(number)) => Ok(Some(number_text(number))),
+        (JsonKind::Boolean, Value::Bool(flag)) => Ok(Some(flag.to_string())),
+        (JsonKind::Text, Value::String(text)) => Ok(Some(text.clone())),
+        (kind, other) => {
+            let wanted = match kind {
+                JsonKind::Number => "a number",
+                JsonKind::Boolean => "true or false",
+                JsonKind::Text => "a string",
+            };
+            invalid(format!("{name} must be {wanted} in JSON, not {other}"))
+        }
+    }
+}
+
 fn invalid<T>(message: String) -> Result<T, SpecError> {
     Err(SpecError(message))
 }
@@ -115,11 +162,18 @@ pub fn set(spec: &mut TransformSpec, name: &str, value: &str) -> Result<(), Spec
         "background" => spec.background = Some(colour(name, value)?),
         "lossless" => spec.lossless = flag(name, value)?,
         "watermark" => {
+            // Checked here too, not only by `spec::check`: a watermark image sent beside the text replaces it.
+            if value.chars().count() > spec::MAX_WATERMARK_TEXT {
+                return invalid(format!(
+                    "{name} must be at most {} characters long",
+                    spec::MAX_WATERMARK_TEXT
+                ));
+            }
             watermark(spec).mark = Some(Mark::Text(value.to_owned()));
         }
         "watermark_position" => watermark(spec).position = gravity(name, value)? as i32,
-        "watermark_opacity" => watermark(spec).opacity = Some(fraction(name, value, true)?),
-        "watermark_scale" => watermark(spec).scale = Some(fraction(name, value, false)?),
+        "watermark_opacity" => watermark(spec).opacity = Some(fraction(name, value)?),
+        "watermark_scale" => watermark(spec).scale = Some(scale(name, value)?),
         "watermark_margin" => {
             watermark(spec).margin = Some(
                 value
@@ -184,31 +238,42 @@ fn flag(name: &str, value: &str) -> Result<bool, SpecError> {
     }
 }
 
-fn sigma(name: &str, value: &str, (low, high): (f32, f32)) -> Result<f32, SpecError> {
-    value
-        .parse::<f32>()
-        .ok()
-        .filter(|sigma| sigma.is_finite() && (low..=high).contains(sigma))
-        .ok_or_else(|| {
-            SpecError(format!(
-                "{name} must be a sigma from {low} to {high} pixels, not `{value}`"
-            ))
-        })
+/// `value` as an f32 if it is a finite number within `range`, compared as written: the bounds as their
+/// shortest decimals (0.1, not the f32's 0.100000001…), the value before rounding to f32 (so 0.0999999 is
+/// below 0.1, although it rounds to it).
+fn within(value: &str, (low, high): (f32, f32)) -> Option<f32> {
+    let decimal = |bound: f32| bound.to_string().parse::<f64>().unwrap_or(f64::from(bound));
+    let parsed = value.parse::<f64>().ok()?;
+    #[allow(clippy::cast_possible_truncation)] // Within an f32 range, so only the precision goes.
+    (parsed.is_finite() && (decimal(low)..=decimal(high)).contains(&parsed))
+        .then_some(parsed as f32)
 }
 
-fn fraction(name: &str, value: &str, zero_allowed: bool) -> Result<f32, SpecError> {
-    value
-        .parse::<f32>()
-        .ok()
-        .filter(|fraction| {
-            fraction.is_finite()
-                && *fraction <= 1.0
-                && (*fraction > 0.0 || (zero_allowed && *fraction == 0.0))
-        })
-        .ok_or_else(|| {
-            let low = if zero_allowed { "from 0" } else { "above 0" };
-            SpecError(format!("{name} must be a number {low} to 1, not `{value}`"))
-        })
+fn sigma(name: &str, value: &str, (low, high): (f32, f32)) -> Result<f32, SpecError> {
+    within(value, (low, high)).ok_or_else(|| {
+        SpecError(format!(
+            "{name} must be a sigma from {low} to {high} pixels, not `{value}`"
+        ))
+    })
+}
+
+/// A fraction from 0 to 1, both included.
+fn fraction(name: &str, value: &str) -> Result<f32, SpecError> {
+    within(value, (0.0, 1.0)).ok_or_else(|| {
+        SpecError(format!(
+            "{name} must be a number from 0 to 1, not `{value}`"
+        ))
+    })
+}
+
+/// A watermark's width as a fraction of the image's, within [`spec::WATERMARK_SCALE`].
+fn scale(name: &str, value: &str) -> Result<f32, SpecError> {
+    let (low, high) = spec::WATERMARK_SCALE;
+    within(value, spec::WATERMARK_SCALE).ok_or_else(|| {
+        SpecError(format!(
+            "{name} must be a number from {low} to {high}, not `{value}`"
+        ))
+    })
 }
 
 /// `RRGGBB` or `#RRGGBB` as 0xRRGGBB.
@@ -231,6 +296,31 @@ pub fn colour_name(colour: u32) -> String {
     format!("{colour:06x}")
 }
 
+/// A JSON number as an option's text. A whole number written with a fraction (`292.0`, an `integer` to JSON
+/// Schema) is written without it, so that whole-number options take it.
+#[must_use]
+pub fn number_text(number: &serde_json::Number) -> String {
+    match number.as_f64() {
+        Some(value) if number.is_f64() && value.fract() == 0.0 && value.abs() < 1e15 => {
+            format!("{value:.0}")
+        }
+        _ => number.to_string(),
+    }
+}
+
+/// Drops watermark settings that came without a mark (a `watermark` text or a watermark image): they would place
+/// nothing, and like a setting of any other feature not asked for they are ignored. Producers call it once all
+/// options are set, before [`spec::check`] (which refuses a watermark without a mark).
+pub fn drop_idle_watermark(spec: &mut TransformSpec) {
+    if spec
+        .watermark
+        .as_ref()
+        .is_some_and(|watermark| watermark.mark.is_none())
+    {
+        spec.watermark = None;
+    }
+}
+
 /// Parses a variant list, compact or JSON (see the module docs), each variant starting from `base`'s options,
 /// and checks it with [`spec::check_variants`].
 ///
@@ -247,6 +337,13 @@ pub fn parse_variants(text: &str, base: &TransformSpec) -> Result<Vec<Variant>, 
             .map(|item| parse_compact_variant(item, base))
             .collect::<Result<Vec<_>, _>>()?
     };
+    let mut variants = variants;
+    for spec in variants
+        .iter_mut()
+        .filter_map(|variant| variant.spec.as_mut())
+    {
+        drop_idle_watermark(spec);
+    }
     spec::check_variants(&variants)?;
     Ok(variants)
 }
@@ -311,19 +408,16 @@ fn parse_json_variants(text: &str, base: &TransformSpec) -> Result<Vec<Variant>,
                 if option == "name" {
                     continue;
                 }
-                let text = match value {
-                    serde_json::Value::String(text) => text.clone(),
-                    serde_json::Value::Number(number) => number.to_string(),
-                    serde_json::Value::Bool(flag) => flag.to_string(),
-                    serde_json::Value::Null => continue,
-                    other => {
-                        return invalid(format!(
-                            "variant `{name}`: option `{option}` must be a string, number or boolean, not {other}"
-                        ));
-                    }
+                let wrap = |error: SpecError| SpecError(format!("variant `{name}`: {}", error.0));
+                let text = if is_option(option) {
+                    json_text(option, value).map_err(wrap)?
+                } else {
+                    // Not an option: `set` names the options there are.
+                    Some(value.to_string())
                 };
-                set(&mut spec, option, &text)
-                    .map_err(|error| SpecError(format!("variant `{name}`: {}", error.0)))?;
+                if let Some(text) = text {
+                    set(&mut spec, option, &text).map_err(wrap)?;
+                }
             }
             Ok(Variant {
                 name,
@@ -407,7 +501,11 @@ mod tests {
             ("sharpen", "NaN", "sigma"),
             ("background", "white", "RRGGBB"),
             ("watermark_opacity", "2", "from 0 to 1"),
-            ("watermark_scale", "0", "above 0"),
+            ("watermark_scale", "0", "from 0.01 to 1"),
+            ("watermark_scale", "5e-324", "from 0.01 to 1"),
+            ("watermark", &"w".repeat(201), "at most 200 characters"),
+            ("blur", "0.09999999999999999", "sigma"),
+            ("watermark_opacity", "1.0000000001", "from 0 to 1"),
             ("watermark_margin", "-1", "whole number"),
             ("colour", "red", "unknown option"),
         ];
@@ -423,6 +521,68 @@ mod tests {
             spec_of(&[("width", " "), ("watermark", "")]).unwrap(),
             TransformSpec::default()
         );
+    }
+
+    #[test]
+    fn json_members_have_their_options_types() {
+        let text = |name: &str, json: &str| json_text(name, &serde_json::from_str(json).unwrap());
+        assert_eq!(text("width", "64").unwrap().as_deref(), Some("64"));
+        assert_eq!(text("lossless", "true").unwrap().as_deref(), Some("true"));
+        assert_eq!(text("fit", r#""cover""#).unwrap().as_deref(), Some("cover"));
+        assert_eq!(text("fit", "null").unwrap(), None);
+        for (name, json) in [
+            ("width", r#""64""#),
+            ("lossless", "0"),
+            ("fit", "1"),
+            ("blur", "true"),
+        ] {
+            let error = text(name, json).unwrap_err();
+            assert!(error.0.starts_with(name), "{error}");
+        }
+        assert!(
+            parse_variants(
+                r#"[{"name": "a", "width": "64"}]"#,
+                &TransformSpec::default()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn whole_json_numbers_lose_their_fraction() {
+        let text = |json: &str| number_text(&serde_json::from_str(json).unwrap());
+        assert_eq!(text("292.0"), "292");
+        assert_eq!(text("292"), "292");
+        assert_eq!(text("-3.0"), "-3");
+        assert_eq!(text("0.25"), "0.25");
+        assert!(
+            text("1e300").contains('e'),
+            "huge numbers stay as JSON wrote them"
+        );
+        let variants = parse_variants(
+            r#"[{"name": "a", "width": 64.0}]"#,
+            &TransformSpec::default(),
+        )
+        .unwrap();
+        assert_eq!(variants[0].spec.as_ref().unwrap().width, Some(64));
+    }
+
+    #[test]
+    fn watermark_settings_without_a_mark_are_dropped() {
+        let mut spec =
+            spec_of(&[("watermark_margin", "16"), ("watermark_opacity", "0.5")]).unwrap();
+        drop_idle_watermark(&mut spec);
+        assert_eq!(spec.watermark, None);
+        assert_eq!(spec::check(&spec), Ok(()));
+        let mut marked = spec_of(&[("watermark", "©"), ("watermark_margin", "16")]).unwrap();
+        drop_idle_watermark(&mut marked);
+        assert_eq!(marked.watermark.unwrap().margin, Some(16));
+        let variants = parse_variants(
+            r#"[{"name": "a", "watermark_scale": 0.5}]"#,
+            &TransformSpec::default(),
+        )
+        .unwrap();
+        assert_eq!(variants[0].spec.as_ref().unwrap().watermark, None);
     }
 
     #[test]
@@ -506,7 +666,7 @@ mod tests {
             (r#"[{"width": 1}]"#, "needs a `name`"),
             (
                 r#"[{"name": "a", "width": [1]}]"#,
-                "string, number or boolean",
+                "width must be a number in JSON",
             ),
             (r#"[{"name": "a", "rotate": 45}]"#, "variant `a`: rotate"),
             ("[1, 2", "JSON list"),

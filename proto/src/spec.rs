@@ -15,6 +15,9 @@ pub const BLUR_SIGMA: (f32, f32) = (0.1, 100.0);
 /// Sharpen sigma range, in pixels.
 pub const SHARPEN_SIGMA: (f32, f32) = (0.1, 10.0);
 
+/// Watermark width range, as a fraction of the image's: from 1 % (smaller marks vanish) to the whole width.
+pub const WATERMARK_SCALE: (f32, f32) = (0.01, 1.0);
+
 /// Longest watermark text, in characters.
 pub const MAX_WATERMARK_TEXT: usize = 200;
 
@@ -153,10 +156,11 @@ fn check_watermark(watermark: &Watermark) -> Result<(), SpecError> {
         ));
     }
     if let Some(scale) = watermark.scale
-        && !(scale.is_finite() && scale > 0.0 && scale <= 1.0)
+        && !(scale.is_finite() && (WATERMARK_SCALE.0..=WATERMARK_SCALE.1).contains(&scale))
     {
+        let (low, high) = WATERMARK_SCALE;
         return fail(format!(
-            "watermark scale {scale} is out of range; use more than 0, at most 1"
+            "watermark scale {scale} is out of range; use {low} to {high}"
         ));
     }
     if let Some(margin) = watermark.margin

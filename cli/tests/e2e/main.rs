@@ -171,7 +171,9 @@ async fn uploads_a_directory_and_manages_its_jobs() {
 
     // list shows both once save2db has stored them (a moment after their results), and pages with a cursor.
     let mut listing = String::new();
-    for _ in 0..100 {
+    // Polled for up to a minute: moments normally, the limit only fails a hung test.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         let list = imagepipe(&["list", "--server", server], &[]).await;
         assert!(list.status.success(), "{}", stderr(&list));
         listing = stdout(&list);

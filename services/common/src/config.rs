@@ -1,6 +1,6 @@
 //! Argument groups every service flattens into its own clap `Config` (the archive's, `ArchiveArgs`, is the
-//! archive library's). Each has an environment-variable
-//! fallback and a default that works against `deploy/local/up` and docker-compose.
+//! archive library's). Each has an environment-variable fallback and a default that works against
+//! `deploy/local/up` and docker-compose.
 
 use std::time::Duration;
 

@@ -17,8 +17,15 @@ pub fn generated() -> String {
         .map(|name| name.trim().to_owned())
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "imagepipe".to_owned());
+    with_suffix(&host)
+}
+
+/// `host`, made safe and shortened so that the random suffix always fits within [`MAX_LEN`].
+fn with_suffix(host: &str) -> String {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
-    safe(&format!("{host}-{suffix}"))
+    let mut id = safe(host);
+    id.truncate(MAX_LEN - suffix.len() - 1);
+    format!("{id}-{suffix}")
 }
 
 /// A configured id as the services use it: every character but ASCII letters, digits, `-` and `_` becomes `-`,
@@ -74,5 +81,10 @@ mod tests {
         assert!(is_safe(&first), "{first}");
         assert_ne!(first, second, "the random suffix tells two replicas apart");
         assert_eq!(first[..first.len() - 4], second[..second.len() - 4]);
+        // A host name too long for the limit is shortened, never the suffix that tells replicas apart.
+        let (long, again) = (with_suffix(&"h".repeat(100)), with_suffix(&"h".repeat(100)));
+        assert!(is_safe(&long), "{long}");
+        assert_eq!(long.len(), MAX_LEN);
+        assert_ne!(long, again);
     }
 }

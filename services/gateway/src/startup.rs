@@ -1,5 +1,5 @@
-//! Building and running the gateway: connect to the broker and MongoDB, declare the topology, bind the HTTP
-//! port, then serve and consume replies until told to stop.
+//! Building and running the gateway: connect to the broker and MongoDB, declare the topology and this replica's
+//! reply queue, bind the HTTP port, then serve and consume replies until told to stop.
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
@@ -20,7 +20,7 @@ use crate::{
     intake::publish::Submitter,
     tracking::jobs::JobStore,
     tracking::lookup::Lookup,
-    tracking::replies::ReplyHandler,
+    tracking::replies::{ReplyHandler, declare_reply_queue},
 };
 
 /// Replies (results carry image bytes) in flight at once on the reply queue.
@@ -80,6 +80,16 @@ impl Application {
             .wait_and_declare()
             .await
             .context("Failed to connect to RabbitMQ and declare the topology")?;
+        // The reply queue exists before the first job is accepted: a result published before the consumer
+        // attaches waits in it instead of being dropped as unroutable.
+        with_backoff("RabbitMQ", STARTUP_PATIENCE, || async {
+            let channel = broker.channel().await?;
+            declare_reply_queue(&broker, &channel, &instance).await?;
+            let _ = channel.close(200, "reply queue declared".into()).await;
+            Ok::<_, imagepipe_common::Error>(())
+        })
+        .await
+        .context("Failed to declare the reply queue")?;
         let database = imagepipe_archive::connect(&config.archive, "imagepipe-gateway")
             .await
             .context("Failed to connect to MongoDB")?;

@@ -3,7 +3,7 @@
 //! the request and picture helpers that the gateway's own suite and the system suites share. The system's
 //! `Stack` is a harness with a transformer and save2db started in it too.
 
-use std::io::Cursor;
+use std::{io::Cursor, time::Duration};
 
 use clap::Parser as _;
 use imagepipe_archive::{
@@ -16,7 +16,11 @@ use imagepipe_common::{
 };
 use mongodb::Database;
 
-use crate::{Application, Config};
+use crate::{Application, Config, http::handlers::MAX_WAIT_SECS};
+
+/// How long [`get_final`] waits for a job to be done or failed. It normally takes well under a second; this is
+/// only the limit for a hung test, generous because the suites run in parallel on a loaded machine.
+pub const FINAL_WITHIN: Duration = Duration::from_secs(120);
 
 /// One test's private namespace on the real broker and its own database, and the services started in them.
 #[derive(Debug)]
@@ -193,6 +197,31 @@ pub fn client_with_key(key: &str) -> reqwest::Client {
 /// When nothing answers.
 pub async fn get(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> reqwest::Response {
     client.get(url).send().await.expect("the gateway answers")
+}
+
+/// `GET url` (a job's result or named output, without `?wait=`) once the job is done or failed: a long poll
+/// (`?wait=` the longest the gateway allows), asked again while the answer is `202` (still pending), so a
+/// slow machine costs time, never the test. Returns the first answer other than `202`.
+///
+/// # Panics
+/// When nothing answers, or the job is still pending after [`FINAL_WITHIN`].
+pub async fn get_final(client: &reqwest::Client, url: impl AsRef<str>) -> reqwest::Response {
+    let url = url.as_ref();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}wait={MAX_WAIT_SECS}");
+    let deadline = tokio::time::Instant::now() + FINAL_WITHIN;
+    loop {
+        let response = get(client, &url).await;
+        if response.status() != 202 {
+            return response;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{url} still answers 202 (pending) after {FINAL_WITHIN:?}"
+        );
+        // A long poll normally waits; this pause only keeps one that returns early from spinning.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// `POST url` with `body` as a raw `content_type` upload, which must be accepted; returns the job id.

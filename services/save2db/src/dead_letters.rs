@@ -25,9 +25,10 @@ use serde::{Serialize, Serializer};
 
 /// Header counting how often a message was replayed from the dead-letter queue.
 pub const HEADER_REPLAYED: &str = "x-replayed";
-/// How long a run waits at its end for the messages it requeued to be ready again (fewer if another client
-/// consumes meanwhile).
-const SETTLE_WAIT: Duration = Duration::from_secs(2);
+/// How long a run waits at most at its end for the messages it requeued to be ready again (fewer if another
+/// client consumes meanwhile). It returns as soon as they are, in milliseconds normally; the limit is generous so
+/// that a broker slowed by a busy machine still has them back before the next run looks.
+const SETTLE_WAIT: Duration = Duration::from_secs(10);
 /// How often the queue is probed during that wait.
 const SETTLE_PROBE: Duration = Duration::from_millis(20);
 

@@ -262,7 +262,8 @@ mod tests {
         let mut process = Process::new("sleeper", "sleep", dir.join("sleeper.log")).arg("30");
         let first = process.start().unwrap();
         assert!(process.is_running());
-        let stopped = process.terminate(Duration::from_secs(5)).await.unwrap();
+        // `sleep` exits at SIGTERM at once; the grace only has to outlast a loaded machine's scheduling.
+        let stopped = process.terminate(Duration::from_secs(60)).await.unwrap();
         assert!(!stopped.killed);
         assert!(!stopped.status.unwrap().success());
         assert!(!process.is_running());
@@ -278,11 +279,20 @@ mod tests {
     #[tokio::test]
     async fn a_process_that_ignores_sigterm_is_killed_after_the_grace() {
         let dir = log_dir();
-        let mut process = Process::new("stubborn", "sh", dir.join("stubborn.log"))
+        let log = dir.join("stubborn.log");
+        let mut process = Process::new("stubborn", "sh", log.clone())
             .arg("-c")
-            .arg("trap '' TERM; while :; do sleep 0.1; done");
+            .arg("trap '' TERM; echo trapped; while :; do sleep 0.1; done");
         process.start().unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // SIGTERM only once the shell ignores it (it says so in its log), or it would simply die of it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !std::fs::read_to_string(&log).is_ok_and(|text| text.contains("\ntrapped\n")) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the shell never set its trap"
+            );
+            tokio::time::sleep(POLL).await;
+        }
         let stopped = process.terminate(Duration::from_millis(300)).await.unwrap();
         assert!(stopped.killed);
         std::fs::remove_dir_all(dir).unwrap();

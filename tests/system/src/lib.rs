@@ -8,12 +8,14 @@
 //! # Layout
 //! - [`stack`]: [`Stack`], and [`stored`]: waiting for save2db to store a job.
 //! - `docs` (a test): the tables in `docs/` that the code prints are what it prints now.
-//! - The gateway's testkit, re-exported: the [`Gateway`] handle, request helpers ([`get`], [`post_image`],
-//!   [`error_of`]) and test pictures ([`picture`], [`decoded`]).
+//! - The gateway's testkit, re-exported: the [`Gateway`] handle, request helpers ([`get`], [`get_final`],
+//!   [`post_image`], [`error_of`]) and test pictures ([`picture`], [`decoded`]).
 
 #[cfg(test)]
 mod docs;
 pub mod stack;
 
-pub use imagepipe_gateway::testkit::{Gateway, decoded, error_of, get, picture, post_image};
+pub use imagepipe_gateway::testkit::{
+    Gateway, decoded, error_of, get, get_final, picture, post_image,
+};
 pub use stack::{Stack, stored};

@@ -47,6 +47,11 @@ where
 /// database on a loaded machine).
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a test waits for something that normally takes milliseconds (a message reaching a queue, a
+/// document appearing, another replica hearing an event) before it fails. Only a limit for a hung test: the
+/// whole suite runs in parallel on a loaded machine, where milliseconds can stretch to seconds.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Waits until `GET http://{addr}/readyz` answers `200`.
 ///
 /// # Panics

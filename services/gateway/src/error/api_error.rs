@@ -1,6 +1,7 @@
 //! Everything a gateway request can fail with, each knowing its [`ErrorCode`] (and through it its HTTP
 //! status).
 
+use imagepipe_proto::v1::JobStatus;
 use warp::http::StatusCode;
 
 use super::ErrorCode;
@@ -68,14 +69,28 @@ pub enum ApiError {
     /// The gateway has API keys and the request did not present a valid one.
     #[error("{0}")]
     Unauthorized(AuthFailure),
+    /// The path is served, but not with this method.
+    #[error("`{path}` does not accept {method}; it accepts {allow}")]
+    MethodNotAllowed {
+        /// The method asked for.
+        method: String,
+        /// The path asked for.
+        path: String,
+        /// The methods it accepts, comma-separated (sent as `Allow`).
+        allow: String,
+    },
     /// No job has this id (or it is another owner's: the answer is the same).
     #[error("no job with id `{0}`")]
     JobNotFound(String),
-    /// The job cannot be deleted yet: it is queued, processing, or done but not yet stored.
-    #[error(
-        "job `{0}` is still being processed or stored and cannot be deleted yet; retry once its status is done or failed"
-    )]
-    JobInProgress(String),
+    /// The job cannot be deleted yet: it is queued or processing, or done (or failed) but still not stored after
+    /// the gateway waited for it.
+    #[error("job `{job_id}` cannot be deleted yet: {}", .status.wait_hint())]
+    JobInProgress {
+        /// The job.
+        job_id: String,
+        /// Where it stands.
+        status: Unstored,
+    },
     /// The job has no output of this name.
     #[error("job `{job_id}` has no output `{name}`; its outputs are: {available}")]
     OutputNotFound {
@@ -125,9 +140,10 @@ impl ApiError {
             ApiError::InvalidOption(_) => ErrorCode::InvalidOption,
             ApiError::BadRequest { code, .. } => *code,
             ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             ApiError::JobNotFound(_) => ErrorCode::JobNotFound,
             ApiError::OutputNotFound { .. } => ErrorCode::OutputNotFound,
-            ApiError::JobInProgress(_) => ErrorCode::JobInProgress,
+            ApiError::JobInProgress { .. } => ErrorCode::JobInProgress,
             ApiError::QueueFull => ErrorCode::QueueFull,
             ApiError::BrokerUnavailable(_) | ApiError::DeletionUnannounced(_) => {
                 ErrorCode::BrokerUnavailable
@@ -141,10 +157,19 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::QueueFull => Some(RETRY_AFTER_QUEUE_FULL_SECS),
-            ApiError::JobInProgress(_) => Some(RETRY_AFTER_IN_PROGRESS_SECS),
+            ApiError::JobInProgress { .. } => Some(RETRY_AFTER_IN_PROGRESS_SECS),
             ApiError::BrokerUnavailable(_)
             | ApiError::DeletionUnannounced(_)
             | ApiError::StoreUnavailable(_) => Some(RETRY_AFTER_UNAVAILABLE_SECS),
+            _ => None,
+        }
+    }
+
+    /// The methods an [`ApiError::MethodNotAllowed`] names as accepted (sent as `Allow`, RFC 9110).
+    #[must_use]
+    pub fn allow(&self) -> Option<&str> {
+        match self {
+            ApiError::MethodNotAllowed { allow, .. } => Some(allow),
             _ => None,
         }
     }
@@ -195,6 +220,31 @@ impl std::fmt::Display for AuthFailure {
                 "the API key is not valid: check it, or ask the operator for a new one"
             }
         })
+    }
+}
+
+/// Where a job that cannot be deleted yet stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unstored {
+    /// Queued or processing: it can be deleted once done or failed.
+    InProgress(JobStatus),
+    /// Done or failed, but save2db had not stored it by the end of the gateway's wait (storage is behind).
+    Behind(JobStatus),
+}
+
+impl Unstored {
+    /// What the client should do, for the error's message.
+    fn wait_hint(self) -> String {
+        match self {
+            Unstored::InProgress(status) => format!(
+                "it is still {}; delete it once its status is done or failed",
+                status.name()
+            ),
+            Unstored::Behind(status) => format!(
+                "it is {} but not stored yet (storage is behind); retry after `Retry-After` seconds",
+                status.name()
+            ),
+        }
     }
 }
 

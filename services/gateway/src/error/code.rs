@@ -71,9 +71,9 @@ error_codes! {
     EmptyImage = "empty_image", 400, "The upload holds no bytes.";
     /// A body that could not be read.
     BodyReadFailed = "body_read_failed", 400, "The request body could not be read to its end.";
-    /// A listing cursor this API did not hand out.
+    /// A listing cursor not of the documented form.
     InvalidCursor = "invalid_cursor", 400,
-        "The `cursor` of `GET /images` is not one this API handed out; pass the previous page's `next` as it is.";
+        "The `cursor` of `GET /images` is not of the form `<milliseconds>_<job id>`; pass the previous page's `next` as it is.";
     /// No valid API key.
     Unauthorized = "unauthorized", 401,
         "API keys are configured and the request has no valid `Authorization: Bearer <key>`.";
@@ -89,7 +89,7 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed", 405, "The route exists but not with this HTTP method.";
     /// A job that cannot be deleted yet.
     JobInProgress = "job_in_progress", 409,
-        "The job is still queued, processing or being stored and cannot be deleted yet; retry after `Retry-After` seconds.";
+        "The job is still queued or processing (delete it once done or failed), or done but still not stored after the gateway waited for it; retry after `Retry-After` seconds.";
     /// An upload, or a job message, over its limit.
     PayloadTooLarge = "payload_too_large", 413,
         "The upload is larger than the gateway's limit, or the job (upload, watermark, options) larger than one broker message.";

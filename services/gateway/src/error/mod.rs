@@ -8,7 +8,7 @@ pub mod code;
 mod config_error;
 pub mod rejection;
 
-pub use api_error::{ApiError, AuthFailure};
+pub use api_error::{ApiError, AuthFailure, Unstored};
 pub use code::ErrorCode;
 pub use config_error::{ConfigError, KeyConfigError};
 pub use rejection::{ErrorBody, handle_rejection};

@@ -1,5 +1,6 @@
 //! The one rejection handler: every error a route can produce becomes a status and a JSON body
-//! `{"code": "...", "message": "..."}`.
+//! `{"code": "...", "message": "..."}`, with the headers its error calls for (`Retry-After`, `Allow`,
+//! `WWW-Authenticate`).
 
 use std::{convert::Infallible, error::Error as _};
 
@@ -8,7 +9,7 @@ use warp::{
     Rejection, Reply,
     http::{
         HeaderValue,
-        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+        header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE},
     },
     reject,
 };
@@ -34,6 +35,10 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Respo
     let challenge = rejection
         .find::<ApiError>()
         .and_then(ApiError::www_authenticate);
+    let allow = rejection
+        .find::<ApiError>()
+        .and_then(ApiError::allow)
+        .and_then(|allow| HeaderValue::from_str(allow).ok());
     let (status, code, message) = if let Some(error) = rejection.find::<ApiError>() {
         if error.status().is_server_error() {
             let mut chain = error.to_string();
@@ -90,6 +95,9 @@ pub async fn handle_rejection(rejection: Rejection) -> Result<warp::reply::Respo
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if let Some(allow) = allow {
+        response.headers_mut().insert(ALLOW, allow);
     }
     if let Some(challenge) = challenge {
         response
@@ -159,13 +167,21 @@ mod tests {
             },
             ApiError::InvalidOption("width".into()),
             ApiError::Unauthorized(AuthFailure::Missing),
+            ApiError::MethodNotAllowed {
+                method: "PUT".into(),
+                path: "/images".into(),
+                allow: "GET".into(),
+            },
             ApiError::JobNotFound("x".into()),
             ApiError::OutputNotFound {
                 job_id: "x".into(),
                 name: "y".into(),
                 available: "default".into(),
             },
-            ApiError::JobInProgress("x".into()),
+            ApiError::JobInProgress {
+                job_id: "x".into(),
+                status: crate::error::Unstored::InProgress(imagepipe_proto::v1::JobStatus::Queued),
+            },
             ApiError::QueueFull,
             ApiError::BrokerUnavailable(imagepipe_common::Error::Timeout {
                 what: "a confirm",

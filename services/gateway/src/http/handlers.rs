@@ -24,7 +24,7 @@ use crate::{
     auth::Owner,
     error::{ApiError, ErrorCode},
     stored::{
-        deletion::Deletion,
+        deletion::{self, Deletion},
         listing::{self, JobPage, ListQuery},
     },
     tracking::{BlobKind, JobState},
@@ -132,10 +132,11 @@ async fn serve_output(
                 .error
                 .as_ref()
                 .map_or("no reason given", |error| error.message.as_str());
+            let message = format!("job {id} failed: {reason}");
             let body = FailedBody {
                 code: FAILED_JOB_CODE,
-                message: format!("job {id} failed: {reason}"),
-                job: view.clone(),
+                message,
+                job: view,
             };
             Ok(json(&body, FAILED_JOB_CODE.status()))
         }
@@ -234,8 +235,9 @@ pub async fn events(
     path = "/image/{id}",
     tag = "jobs",
     summary = "Delete a job",
-    description = "Deletes a stored (done or failed) job everywhere: its original, every output and its document; every \
-        gateway replica forgets it. Afterwards its routes answer `404`.",
+    description = "Deletes a done or failed job everywhere: its original, every output and its document; every gateway \
+        replica forgets it. Afterwards its routes answer `404`. A job that is done but not stored yet is waited for (up \
+        to 10 s); one still queued or processing answers `409 job_in_progress`.",
     params(JobId),
     responses((status = 204, description = "Deleted."))
 )]
@@ -253,6 +255,7 @@ pub async fn delete(
         publisher: state.submitter.publisher(),
         instance: state.submitter.instance(),
         caller: caller.as_ref(),
+        store_wait: deletion::STORE_WAIT,
     };
     deletion.delete(&id).await?;
     Ok(warp::reply::with_status(warp::reply(), StatusCode::NO_CONTENT).into_response())

@@ -45,23 +45,10 @@ static METRICS: LazyLock<HttpMetrics> = LazyLock::new(|| HttpMetrics {
 /// segments in place, without collecting them.
 #[must_use]
 pub fn route_template(path: &str) -> &'static str {
-    templates()
-        .find(|template| matches(template, path))
-        .unwrap_or(UNMATCHED)
-}
-
-/// Whether `path` fits `template`: the same segments, a `{parameter}` standing for any non-empty one.
-fn matches(template: &str, path: &str) -> bool {
-    let mut expected = template.trim_start_matches('/').split('/');
-    let mut actual = path.trim_start_matches('/').split('/');
-    loop {
-        match (expected.next(), actual.next()) {
-            (None, None) => return true,
-            (Some(expected), Some(actual))
-                if expected == actual || (expected.starts_with('{') && !actual.is_empty()) => {}
-            _ => return false,
-        }
-    }
+    crate::http::ROUTES
+        .iter()
+        .find(|route| route.matches(path))
+        .map_or(UNMATCHED, |route| route.template)
 }
 
 /// The wrapper that logs and counts every request: `.with(request_log::observe())` outermost on the routes.

@@ -1,17 +1,18 @@
 //! Every route the gateway serves, in one table ([`ROUTES`]: method, path template, and the error codes each can
 //! answer with), and the warp router that serves them behind the one rejection handler. The OpenAPI document's
 //! error responses, the request metrics' route labels and the suites' route checks all read the table: a route
-//! is added here, to the router and to the document together.
+//! is added here, to the router and to the document together. A method a path is not served with is refused
+//! from the table too, with `405` and `Allow`.
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc};
 
 use imagepipe_common::health::{self, Readiness};
-use warp::{Filter, Reply};
+use warp::{Filter, Reply, http::Method, path::FullPath};
 
 use super::{handlers, openapi, request_log, web};
 use crate::{
     auth::{self, ApiKeys},
-    error::{ErrorCode, handle_rejection},
+    error::{ApiError, ErrorCode, handle_rejection},
     intake::{self, Submitter},
     tracking::{JobStore, Lookup},
 };
@@ -29,6 +30,56 @@ pub struct Route {
     pub keyed: bool,
     /// Its own error codes.
     pub errors: &'static [ErrorCode],
+}
+
+impl Route {
+    /// Whether `path` fits the template: the same segments, a `{parameter}` standing for any non-empty one.
+    /// Compares segments in place, without collecting them.
+    #[must_use]
+    pub fn matches(&self, path: &str) -> bool {
+        let mut expected = self.template.trim_start_matches('/').split('/');
+        let mut actual = path.trim_start_matches('/').split('/');
+        loop {
+            match (expected.next(), actual.next()) {
+                (None, None) => return true,
+                (Some(expected), Some(actual))
+                    if expected == actual || (expected.starts_with('{') && !actual.is_empty()) => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The methods some route serves `path` with, in the table's order, each once (empty: no route has this path).
+#[must_use]
+pub fn methods_of(path: &str) -> Vec<&'static str> {
+    let mut methods = Vec::new();
+    for route in ROUTES.iter().filter(|route| route.matches(path)) {
+        if !methods.contains(&route.method) {
+            methods.push(route.method);
+        }
+    }
+    methods
+}
+
+/// The router's last branch: a path some route serves, asked with a method none of them takes, is refused with
+/// `405 method_not_allowed` and `Allow` naming the methods it takes (RFC 9110). Any other request passes on as
+/// not found, the weakest rejection, so a route's own error always wins over it.
+fn method_not_allowed()
+-> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    warp::path::full()
+        .and(warp::method())
+        .and_then(|path: FullPath, method: Method| async move {
+            let methods = methods_of(path.as_str());
+            if methods.is_empty() || methods.contains(&method.as_str()) {
+                return Err(warp::reject::not_found());
+            }
+            Err(warp::reject::custom(ApiError::MethodNotAllowed {
+                method: method.to_string(),
+                path: path.as_str().to_owned(),
+                allow: methods.join(", "),
+            }))
+        })
 }
 
 /// An open route: no API key.
@@ -232,6 +283,58 @@ pub fn routes(
         .or(output)
         .or(delete)
         .or(list)
+        .or(method_not_allowed())
         .recover(handle_rejection)
         .with(request_log::observe())
+}
+
+#[cfg(test)]
+mod tests {
+    use warp::http::header::ALLOW;
+
+    use super::*;
+
+    #[test]
+    fn paths_name_the_methods_they_are_served_with() {
+        let id = "0b8f3f5e-4a8e-4c39-9d59-0d8f7f0e1a11";
+        assert_eq!(methods_of(&format!("/image/{id}")), ["GET", "DELETE"]);
+        assert_eq!(methods_of("/image"), ["POST"]);
+        assert_eq!(methods_of(&format!("/image/{id}/status")), ["GET"]);
+        assert_eq!(methods_of("/assets/app.js"), ["GET"]);
+        for nowhere in ["/nowhere", "/image/", "/image/a/b/c", "/assets"] {
+            assert!(methods_of(nowhere).is_empty(), "{nowhere}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_method_a_path_is_not_served_with_is_refused_with_allow() {
+        // A route of the table, with the last branch and the rejection handler as the router has them.
+        let router = warp::path!("images")
+            .and(warp::get())
+            .map(|| "listed".into_response())
+            .or(method_not_allowed())
+            .unify()
+            .recover(handle_rejection);
+        let reply = |method: &str, path: &str| {
+            warp::test::request()
+                .method(method)
+                .path(path)
+                .reply(&router)
+        };
+        let refused = reply("TRACE", "/image/0b8f3f5e-4a8e-4c39-9d59-0d8f7f0e1a11").await;
+        assert_eq!(refused.status(), 405);
+        assert_eq!(refused.headers()[ALLOW], "GET, DELETE");
+        let body: serde_json::Value = serde_json::from_slice(refused.body()).unwrap();
+        assert_eq!(body["code"], "method_not_allowed");
+        assert!(
+            body["message"].as_str().unwrap().contains("TRACE"),
+            "{body}"
+        );
+        assert_eq!(reply("POST", "/images").await.headers()[ALLOW], "GET");
+        // The served method is answered by its route, an unknown path is not found.
+        assert_eq!(reply("GET", "/images").await.status(), 200);
+        let unknown = reply("PUT", "/nowhere").await;
+        assert_eq!(unknown.status(), 404);
+        assert!(!unknown.headers().contains_key(ALLOW));
+    }
 }

@@ -24,6 +24,8 @@ const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const STYLE_CSS: &str = include_str!("../../web/style.css");
 
+/// The files served under `/assets/`, as the API document lists them.
+pub const ASSETS: [&str; 2] = ["app.js", "style.css"];
 /// What `index.html` carries in place of the upload limit.
 const MAX_UPLOAD_PLACEHOLDER: &str = "{{MAX_UPLOAD_BYTES}}";
 
@@ -98,7 +100,7 @@ impl Site {
         }
     }
 
-    /// The asset called `name` under `/assets/`.
+    /// The asset called `name` under `/assets/` (one of [`ASSETS`]).
     fn asset(&self, name: &str) -> Option<&Asset> {
         match name {
             "app.js" => Some(&self.script),
@@ -213,6 +215,17 @@ mod tests {
             other_limit,
             "the tag follows the bytes"
         );
+    }
+
+    #[tokio::test]
+    async fn every_listed_asset_is_served() {
+        for name in ASSETS {
+            assert_eq!(
+                get(&format!("/assets/{name}"), None).await.status(),
+                200,
+                "{name}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use base64::{
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 
-use imagepipe_proto::spec::MAX_WATERMARK_IMAGE_BYTES;
+use imagepipe_proto::{options, spec::MAX_WATERMARK_IMAGE_BYTES};
 
 use crate::{
     error::{ApiError, ErrorCode},
@@ -19,10 +19,13 @@ use crate::{
 /// Room for the other parts of a multipart form and for JSON's syntax around the base64 text.
 const ENVELOPE_ALLOWANCE: u64 = 64 * 1024;
 
-/// Standard base64, padded or not.
+/// Standard base64, padded or not, and lenient about the unused bits of the last symbol (every string of the
+/// API document's base64 pattern decodes).
 const BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
 );
 
 /// An upload's image bytes, the client's file name, and the job's checked options.
@@ -260,9 +263,16 @@ fn read_json(
                 options.set_watermark_image(mark);
             }
             (_, serde_json::Value::Null) => {}
+            (name, value) if options::is_option(name) => {
+                let text = options::json_text(name, value)
+                    .map_err(|error| ApiError::InvalidOption(error.0))?;
+                if let Some(text) = text {
+                    apply(options, filename, name, &text)?;
+                }
+            }
             (_, serde_json::Value::String(text)) => apply(options, filename, name, text)?,
             (_, serde_json::Value::Number(number)) => {
-                apply(options, filename, name, &number.to_string())?;
+                apply(options, filename, name, &options::number_text(number))?;
             }
             (_, serde_json::Value::Bool(flag)) => {
                 apply(options, filename, name, &flag.to_string())?;
@@ -421,7 +431,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_json_with_base64_and_numbers() {
-        let json = br#"{"image": "aGVs\nbG8", "width": 10, "height": "20", "fit": "fill", "quality": null}"#;
+        let json = br#"{"image": "aGVs\nbG8", "width": 10, "height": 20.0, "fit": "fill", "quality": null}"#;
         let upload = read(
             request("application/json; charset=utf-8", &[]),
             body(&[json]),
@@ -431,11 +441,30 @@ mod tests {
         assert_eq!(upload.bytes.as_ref(), b"hello");
         assert_eq!(upload.options.spec.width, Some(10));
         assert_eq!(upload.options.spec.height, Some(20));
+        // JSON takes numbers and booleans as such, as the document says; their text is for forms and queries.
+        let quoted = br#"{"image": "aGVsbG8=", "height": "20"}"#;
+        let error = read(request("application/json", &[]), body(&[quoted]))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid_option");
         let data_url = br#"{"image": "data:image/png;base64,aGVsbG8="}"#;
         let upload = read(request("application/json", &[]), body(&[data_url]))
             .await
             .unwrap();
         assert_eq!(upload.bytes.as_ref(), b"hello");
+    }
+
+    #[test]
+    fn every_string_of_the_documented_base64_pattern_decodes() {
+        // The last symbol's unused bits need not be zero ("AB" is not canonical base64, yet of the pattern).
+        for encoded in [
+            "AB", "AB==", "ABC", "ABC=", "ABCD", "ABCDAB", "/+9z", "0000",
+        ] {
+            assert!(decode_base64("image", encoded, 100).is_ok(), "{encoded}");
+        }
+        for refused in ["0", "ABCDA", "A=BC"] {
+            assert!(decode_base64("image", refused, 100).is_err(), "{refused}");
+        }
     }
 
     #[tokio::test]

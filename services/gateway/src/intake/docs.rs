@@ -5,7 +5,7 @@
 use imagepipe_proto::{
     options,
     spec::{self, MAX_SIDE},
-    v1::Gravity,
+    v1::{Gravity, ImageFormat},
 };
 use serde_json::{Value, json};
 use utoipa::{
@@ -13,16 +13,19 @@ use utoipa::{
     openapi::{
         ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, RefOr, Schema, SchemaFormat, Type,
         path::{Parameter, ParameterBuilder, ParameterIn},
+        schema::AdditionalProperties,
     },
 };
 
 use crate::intake::options::{VARIANTS, WATERMARK_IMAGE};
+use imagepipe_proto::options::JsonKind;
 
 /// The client's file name, kept with the job (last path component only).
 pub const FILENAME: &str = "filename";
 
 /// A colour as `RRGGBB` hex, `#` optional.
-const COLOUR_PATTERN: &str = "^#?[0-9A-Fa-f]{6}$";
+/// A colour, or empty (unset).
+const COLOUR_PATTERN: &str = "^(#?[0-9A-Fa-f]{6})?$";
 
 /// How the variant list is written.
 const VARIANTS_DOC: &str = "Named outputs made from the one upload, each reachable at `/image/{id}/{name}`. Compact: \
@@ -39,16 +42,20 @@ pub fn option_doc(name: &str) -> Option<(Schema, String, Value)> {
             .minimum(Some(low))
             .maximum(Some(high))
     };
+    // The bounds as written (0.1, not 0.10000000149011612, the f32's exact value): the gateway parses a value
+    // as f32, so the written bound and every value between it and the exact one are accepted alike.
+    let decimal = |bound: f32| bound.to_string().parse().unwrap_or(f64::from(bound));
     let number = |low: f32, high: f32| {
         ObjectBuilder::new()
             .schema_type(Type::Number)
-            .minimum(Some(f64::from(low)))
-            .maximum(Some(f64::from(high)))
+            .minimum(Some(decimal(low)))
+            .maximum(Some(decimal(high)))
     };
+    // An empty value leaves an option unset: the named values and the colours list it.
     let names = |values: &[&str]| {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some(values.to_vec()))
+            .enum_values(Some([values, &[""]].concat()))
     };
     let boolean = || ObjectBuilder::new().schema_type(Type::Boolean);
     let colour = || {
@@ -153,8 +160,12 @@ pub fn option_doc(name: &str) -> Option<(Schema, String, Value)> {
             json!(16),
         ),
         "watermark_scale" => (
-            number(0.0, 1.0).exclusive_minimum(Some(0.0)).minimum(None::<f64>),
-            "Watermark width as a fraction of the image's, above 0 to 1.".to_owned(),
+            number(spec::WATERMARK_SCALE.0, spec::WATERMARK_SCALE.1),
+            format!(
+                "Watermark width as a fraction of the image's, {} to {}.",
+                spec::WATERMARK_SCALE.0,
+                spec::WATERMARK_SCALE.1
+            ),
             json!(0.25),
         ),
         "watermark_color" => (
@@ -167,10 +178,19 @@ pub fn option_doc(name: &str) -> Option<(Schema, String, Value)> {
     Some((schema.into(), description, example))
 }
 
+/// The compact variant list as the document states it (empty: none): 1 to 16 items, each a name, then optionally `:` a size
+/// (`WxH`, `W`, `Ww`, `xH` or `Hh`, sides 1 to 9999) and a `.format`. Names must also be unique and not
+/// `original`, `status`, `variants` or `events`, which a pattern cannot say; the description does.
+pub const VARIANTS_PATTERN: &str = "^([a-z0-9_-]{1,32}(:([1-9][0-9]{0,3}(x[1-9][0-9]{0,3}|w|h)?|x[1-9][0-9]{0,3})(\\.(jpeg|jpg|png|webp))?)?(,[a-z0-9_-]{1,32}(:([1-9][0-9]{0,3}(x[1-9][0-9]{0,3}|w|h)?|x[1-9][0-9]{0,3})(\\.(jpeg|jpg|png|webp))?)?){0,15})?$";
+
+/// A variant's name (see [`VARIANTS_PATTERN`] for what else a name must be).
+const VARIANT_NAME_PATTERN: &str = "^[a-z0-9_-]{1,32}$";
+
 /// The schema, description and example of the `variants` parameter, field or member.
 fn variants_doc(json_list: bool) -> (RefOr<Schema>, Value) {
     let compact = ObjectBuilder::new()
         .schema_type(Type::String)
+        .pattern(Some(VARIANTS_PATTERN))
         .description(Some(VARIANTS_DOC));
     if !json_list {
         return (compact.into(), json!("thumb:256x256,medium:1280x1280.webp"));
@@ -181,9 +201,10 @@ fn variants_doc(json_list: bool) -> (RefOr<Schema>, Value) {
             "name",
             ObjectBuilder::new()
                 .schema_type(Type::String)
-                .max_length(Some(spec::MAX_VARIANT_NAME)),
+                .pattern(Some(VARIANT_NAME_PATTERN)),
         )
-        .required("name");
+        .required("name")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
     for name in options::NAMES {
         if let Some((schema, description, _)) = option_doc(name) {
             item = item.property(name, with_description(schema, &description));
@@ -251,31 +272,59 @@ impl IntoParams for UploadQuery {
     }
 }
 
+/// Standard base64, padded or not, as the document states it (the gateway also takes line breaks and `data:`
+/// URLs, which the description mentions). Every string of this form decodes.
+pub const BASE64_PATTERN: &str =
+    "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)$";
+
+/// A flag as a form field's text (the parser reads these case-insensitively; empty leaves it unset).
+fn flag_text() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some([
+            "true", "false", "1", "0", "yes", "no", "on", "off", "",
+        ]))
+        .into()
+}
+
 /// The object both structured upload shapes share: the image, a watermark image, and every option.
 fn upload_object(binary: bool) -> ObjectBuilder {
     let image = |description: &str| {
         let schema = ObjectBuilder::new()
             .schema_type(Type::String)
+            .min_length(Some(1))
             .description(Some(description));
         if binary {
             schema.format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
         } else {
-            schema.content_encoding("base64")
+            schema
+                .content_encoding("base64")
+                .pattern(Some(BASE64_PATTERN))
         }
     };
+    let types = ImageFormat::ALL.map(ImageFormat::mime_type).join(", ");
     let (image_doc, mark_doc) = if binary {
-        ("The image file.", "An image to use as the watermark.")
+        (
+            format!(
+                "The image file: {types} (sniffed from its bytes; other files are refused with 415)."
+            ),
+            format!("An image to use as the watermark: {types}."),
+        )
     } else {
         (
-            "The image, base64 (standard alphabet, padding optional, line breaks allowed) or a `data:` URL.",
-            "An image to use as the watermark, base64.",
+            format!(
+                "The image ({types}), base64 (standard alphabet, padding optional, line breaks allowed) or a \
+                 `data:` URL."
+            ),
+            "An image to use as the watermark, base64.".to_owned(),
         )
     };
     let mut object = ObjectBuilder::new()
         .schema_type(Type::Object)
-        .property("image", image(image_doc))
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .property("image", image(&image_doc))
         .required("image")
-        .property(WATERMARK_IMAGE, image(mark_doc))
+        .property(WATERMARK_IMAGE, image(&mark_doc))
         .property(
             FILENAME,
             ObjectBuilder::new()
@@ -284,6 +333,12 @@ fn upload_object(binary: bool) -> ObjectBuilder {
         );
     for name in options::NAMES {
         if let Some((schema, description, _)) = option_doc(name) {
+            // A form field is text: a flag takes any of the spellings the parser reads.
+            let schema = if binary && JsonKind::of(name) == JsonKind::Boolean {
+                flag_text()
+            } else {
+                schema
+            };
             object = object.property(name, with_description(schema, &description));
         }
     }
@@ -324,6 +379,7 @@ impl PartialSchema for RawImage {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .min_length(Some(1))
             .description(Some(
                 "The image's bytes: JPEG, PNG, WebP, GIF, BMP or TIFF.",
             ))
@@ -391,6 +447,66 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_option_is_accepted_as_unset_and_text_options_list_it() {
+        for name in options::NAMES {
+            assert!(accepts(name, &json!("")), "{name}");
+            let object = object(option_doc(name).unwrap().0);
+            if let Some(values) = &object.enum_values
+                && object.schema_type == Type::String.into()
+            {
+                assert!(values.contains(&json!("")), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_compact_variant_pattern_is_what_the_parser_takes() {
+        let (schema, _) = variants_doc(false);
+        let schema = serde_json::to_value(schema).unwrap();
+        assert_eq!(schema["pattern"], VARIANTS_PATTERN);
+        let base = TransformSpec::default();
+        for list in [
+            "",
+            "thumb",
+            "a:1",
+            "a:9999x9999.jpg,b:x1.png,c:5w,d:7h.webp,e_-0:12x3.jpeg",
+        ] {
+            assert!(options::parse_variants(list, &base).is_ok(), "{list}");
+        }
+    }
+
+    #[test]
+    fn json_types_are_the_parsers() {
+        let json = serde_json::to_value(JsonUpload::schema()).unwrap();
+        let form = serde_json::to_value(MultipartUpload::schema()).unwrap();
+        for name in options::NAMES {
+            let documented = json["properties"][name]["type"].as_str().unwrap();
+            let kind = match documented {
+                "integer" | "number" => JsonKind::Number,
+                "boolean" => JsonKind::Boolean,
+                _ => JsonKind::Text,
+            };
+            assert_eq!(kind, JsonKind::of(name), "{name}");
+            if kind == JsonKind::Boolean {
+                for spelling in form["properties"][name]["enum"].as_array().unwrap() {
+                    assert!(accepts(name, spelling), "{name} = {spelling}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn upload_objects_take_no_other_members() {
+        for schema in [JsonUpload::schema(), MultipartUpload::schema()] {
+            let schema = serde_json::to_value(schema).unwrap();
+            assert_eq!(schema["additionalProperties"], false);
+        }
+        let (list, _) = variants_doc(true);
+        let list = serde_json::to_value(list).unwrap();
+        assert_eq!(list["oneOf"][1]["items"]["additionalProperties"], false);
+    }
+
+    #[test]
     fn documented_variant_examples_parse() {
         for json_list in [false, true] {
             let (_, example) = variants_doc(json_list);
@@ -407,10 +523,19 @@ mod tests {
         let json = serde_json::to_value(JsonUpload::schema()).unwrap();
         assert_eq!(json["required"], json!(["image"]));
         assert_eq!(json["properties"]["image"]["contentEncoding"], "base64");
+        assert_eq!(json["properties"]["image"]["pattern"], BASE64_PATTERN);
         for name in options::NAMES {
             assert!(json["properties"].get(name).is_some(), "{name}");
         }
         let form = serde_json::to_value(MultipartUpload::schema()).unwrap();
         assert_eq!(form["properties"]["image"]["format"], "binary");
+        // An empty image is refused (`empty_image`): the document says so.
+        for image in [&json["properties"]["image"], &form["properties"]["image"]] {
+            assert_eq!(image["minLength"], 1);
+        }
+        assert_eq!(
+            serde_json::to_value(RawImage::schema()).unwrap()["minLength"],
+            1
+        );
     }
 }

@@ -81,11 +81,13 @@ impl JobOptions {
         Ok(options)
     }
 
-    /// Checks the options as a whole: the spec, then the variants parsed on top of it.
+    /// Checks the options as a whole: the spec (watermark settings without a mark dropped), then the variants
+    /// parsed on top of it.
     ///
     /// # Errors
     /// [`ApiError::InvalidOption`] saying what is wrong.
-    pub fn finish(self) -> Result<JobSpec, ApiError> {
+    pub fn finish(mut self) -> Result<JobSpec, ApiError> {
+        options::drop_idle_watermark(&mut self.spec);
         spec::check(&self.spec).map_err(|error| ApiError::InvalidOption(error.0))?;
         let variants = match &self.variants {
             Some(text) => options::parse_variants(text, &self.spec)
@@ -140,13 +142,10 @@ mod tests {
     }
 
     #[test]
-    fn a_watermark_needs_its_mark() {
+    fn watermark_settings_place_a_mark_only_with_one() {
+        // Without a text or an image, the settings place nothing and are ignored.
         let options = JobOptions::from_pairs([("watermark_opacity", "0.5")]).unwrap();
-        let error = options.clone().finish().unwrap_err();
-        assert!(
-            error.to_string().contains("needs a text or an image"),
-            "{error}"
-        );
+        assert_eq!(options.clone().finish().unwrap().spec.watermark, None);
         let mut with_image = options;
         with_image.set_watermark_image(Bytes::from_static(b"png bytes"));
         let job = with_image.finish().unwrap();

@@ -1,13 +1,13 @@
 //! `GET /images`: the stored jobs, newest first, a page at a time.
 //!
 //! Jobs are read from the `jobs` collection (so only jobs save2db has stored: done or failed), sorted by
-//! `submitted_at` then id, both descending. A page's `next` cursor is the last item's sort key and id, opaque to
-//! clients (URL-safe base64 of `v1:<submitted_at ms>:<id>`): the next page starts right after that item, so a walk
-//! through the pages never repeats or skips a job while new jobs arrive.
+//! `submitted_at` then id, both descending. A page's `next` cursor is the last item's sort key and id,
+//! `<submitted_at ms>_<id>` ([`CURSOR_PATTERN`], which the API document publishes: every string of that form is
+//! a valid cursor, and an empty one asks for the first page): the next page starts right after that item, so a walk through the pages never repeats or
+//! skips a job while new jobs arrive.
 
 use std::collections::HashMap;
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use imagepipe_archive::{ArchiveStore, JobDocument, JobPosition};
 use serde::Serialize;
 
@@ -23,8 +23,13 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 /// The statuses a listing can be narrowed to (stored jobs are done or failed).
 pub const LISTED_STATUSES: [&str; 2] = ["done", "failed"];
-/// What every cursor starts with, so the format can change without misreading old cursors.
-const CURSOR_VERSION: &str = "v1";
+/// The form of a cursor, as the API document states it: the sort key in milliseconds, `_`, the job id; or empty,
+/// as if absent (the first page). [`decode_cursor`] accepts exactly the non-empty strings of this form.
+pub const CURSOR_PATTERN: &str = "^([0-9]{1,14}_[0-9A-Za-z-]{1,64})?$";
+/// Most digits of a cursor's time: 14 reach the year 5138, within every MongoDB server's and driver's dates.
+const CURSOR_MAX_DIGITS: usize = 14;
+/// Longest id in a cursor.
+const CURSOR_MAX_ID: usize = 64;
 
 /// A validated `GET /images` query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,16 +176,13 @@ pub async fn list(
     })
 }
 
-/// The opaque cursor of `position`.
+/// The cursor of `position` (see [`CURSOR_PATTERN`]).
 #[must_use]
 pub fn encode_cursor(position: &JobPosition) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{CURSOR_VERSION}:{}:{}",
-        position.submitted_at_ms, position.id
-    ))
+    format!("{}_{}", position.submitted_at_ms, position.id)
 }
 
-/// The position a cursor from [`encode_cursor`] names.
+/// The position a cursor names: any string of [`CURSOR_PATTERN`]'s form.
 ///
 /// # Errors
 /// `invalid_cursor` for anything else.
@@ -189,25 +191,22 @@ pub fn decode_cursor(cursor: &str) -> Result<JobPosition, ApiError> {
         ApiError::bad_request(
             ErrorCode::InvalidCursor,
             format!(
-                "`{cursor}` is not a cursor this API handed out; pass the `next` of the previous page as it is, or leave cursor out for the first page"
+                "`{cursor}` is not a cursor (`<milliseconds>_<job id>`); pass the `next` of the previous page as it is, or leave cursor out for the first page"
             ),
         )
     };
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor.trim_end_matches('='))
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = text.splitn(3, ':');
-    let (Some(CURSOR_VERSION), Some(millis), Some(id)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid());
-    };
-    let submitted_at_ms = millis.parse::<i64>().map_err(|_| invalid())?;
-    if id.is_empty() {
+    let (millis, id) = cursor.split_once('_').ok_or_else(invalid)?;
+    let digits_fit = (1..=CURSOR_MAX_DIGITS).contains(&millis.len())
+        && millis.bytes().all(|byte| byte.is_ascii_digit());
+    let id_fits = (1..=CURSOR_MAX_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
+    if !digits_fit || !id_fits {
         return Err(invalid());
     }
     Ok(JobPosition {
-        submitted_at_ms,
+        submitted_at_ms: millis.parse().map_err(|_| invalid())?,
         id: id.to_owned(),
     })
 }
@@ -230,19 +229,25 @@ mod tests {
             id: "0f8e6c1e-8d0c-4a57-9d0e-1c1f6d3a9b11".into(),
         };
         let cursor = encode_cursor(&position);
-        assert!(
-            cursor
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-            "URL-safe: {cursor}"
-        );
+        assert_eq!(cursor, "1700000000123_0f8e6c1e-8d0c-4a57-9d0e-1c1f6d3a9b11");
         assert_eq!(decode_cursor(&cursor).unwrap(), position);
+        // Every string of the documented form is a cursor, the longest too.
+        let longest = format!("{}_{}", "9".repeat(14), "a-Z".repeat(21) + "z");
+        assert_eq!(decode_cursor(&longest).unwrap().id.len(), 64);
+        assert_eq!(decode_cursor("0_-").unwrap().submitted_at_ms, 0);
         for bad in [
             "%%%",
-            "djE6MTIz",                        // "v1:123", no id
-            &URL_SAFE_NO_PAD.encode("v2:1:a"), // another version
-            &URL_SAFE_NO_PAD.encode("v1:x:a"), // not a time
-            &URL_SAFE_NO_PAD.encode("v1:1:"),  // empty id
+            "123",                            // no id
+            "_abc",                           // no time
+            "123_",                           // empty id
+            "x1_abc",                         // not a time
+            "-1_abc",                         // negative
+            "1_a_b",                          // `_` in the id
+            "1_a.b",                          // `.` in the id
+            "1_abc\n",                        // a trailing line break
+            &format!("{}_a", "1".repeat(15)), // too many digits
+            &format!("1_{}", "a".repeat(65)), // too long an id
+            "djE6MTIz",                       // base64, as cursors once were
         ] {
             let error = decode_cursor(bad).unwrap_err();
             assert_eq!(error.code(), "invalid_cursor", "{bad}");

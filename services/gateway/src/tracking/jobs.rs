@@ -299,9 +299,26 @@ impl JobStore {
     /// Waits up to `timeout` for the job to become final; returns its state then (or at the timeout), or `None`
     /// for an unknown job.
     pub async fn wait_final(&self, job_id: &str, timeout: Duration) -> Option<JobState> {
+        self.wait_until(job_id, timeout, JobState::is_final).await
+    }
+
+    /// Waits up to `timeout` for save2db's stored event of the job; returns its state then (or at the timeout),
+    /// or `None` for an unknown job.
+    pub async fn wait_stored(&self, job_id: &str, timeout: Duration) -> Option<JobState> {
+        self.wait_until(job_id, timeout, |state| state.stored).await
+    }
+
+    /// Waits up to `timeout` until `reached` holds for the job's state; returns the state then (or at the
+    /// timeout), or `None` for an unknown job.
+    async fn wait_until(
+        &self,
+        job_id: &str,
+        timeout: Duration,
+        reached: impl FnMut(&JobState) -> bool,
+    ) -> Option<JobState> {
         let slot = self.states.get(job_id)?;
         let mut receiver = slot.subscribe();
-        let waited = tokio::time::timeout(timeout, receiver.wait_for(JobState::is_final)).await;
+        let waited = tokio::time::timeout(timeout, receiver.wait_for(reached)).await;
         Some(match waited {
             Ok(Ok(state)) => state.clone(),
             _ => slot.borrow().clone(),
@@ -641,5 +658,32 @@ mod tests {
         assert_eq!(state.status, JobStatus::Done);
         let timed_out = store.wait_final("unknown", Duration::from_millis(1)).await;
         assert_eq!(timed_out, None);
+    }
+
+    #[tokio::test]
+    async fn waiters_for_the_store_wake_on_the_stored_event() {
+        let store = Arc::new(JobStore::new(100, 1 << 20));
+        store.apply_event(&event(job_event::Kind::Accepted, JobStatus::Queued));
+        store.apply_result(&done());
+        // Done, not stored: a short wait ends at its timeout with the job unstored.
+        let unstored = store
+            .wait_stored("j1", Duration::from_millis(1))
+            .await
+            .unwrap();
+        assert!(!unstored.stored);
+        let waiter = {
+            let store = Arc::clone(&store);
+            // Generous: the event below wakes it at once; the timeout only fails a hung test.
+            tokio::spawn(async move { store.wait_stored("j1", Duration::from_secs(60)).await })
+        };
+        tokio::task::yield_now().await;
+        store.apply_event(&event(job_event::Kind::Stored, JobStatus::Done));
+        let state = waiter.await.unwrap().unwrap();
+        assert!(state.stored);
+        assert_eq!(state.status, JobStatus::Done);
+        assert_eq!(
+            store.wait_stored("unknown", Duration::from_millis(1)).await,
+            None
+        );
     }
 }

@@ -24,6 +24,13 @@ async fn a_job_not_stored_yet_cannot_be_deleted_and_strangers_are_not_found() {
     assert_eq!(response.headers()["retry-after"], "1");
     let body = error_of(response, 409).await;
     assert_eq!(body["code"], "job_in_progress");
+    // The message says why, and what to do: true of a queued job.
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("still queued"), "{message}");
+    assert!(
+        message.contains("once its status is done or failed"),
+        "{message}"
+    );
     // Still there, still queued.
     let response = get(&client, format!("{}/image/{id}/status", gateway.base)).await;
     assert_eq!(response.status(), 200);

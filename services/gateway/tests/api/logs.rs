@@ -11,8 +11,9 @@ use std::{
 
 use imagepipe_common::{
     amqp::{Envelope, Publisher},
-    testkit::wait_for,
+    testkit::{EVENT_TIMEOUT, READY_TIMEOUT, wait_for},
 };
+use imagepipe_gateway::testkit::get_final;
 use imagepipe_proto::{
     Message,
     v1::{ImageFormat, ImageInfo, ImageResult, ImageSubmitted, JobStatus, Output},
@@ -20,10 +21,7 @@ use imagepipe_proto::{
 use lapin::options::{BasicAckOptions, BasicGetOptions};
 use serde_json::Value;
 
-use crate::helpers::{Harness, get, picture, post_image};
-
-/// How long the stand-in waits for the job to reach the transform queue.
-const QUEUED_WITHIN: Duration = Duration::from_secs(30);
+use crate::helpers::{Harness, picture, post_image};
 
 /// Plays the transformer for one job: takes it off the transform queue and publishes a done result with one
 /// `default` output (`result_png`) to the replica that accepted it, as the transformer would.
@@ -31,7 +29,7 @@ async fn transform_one(harness: &Harness, result_png: Vec<u8>) -> ImageSubmitted
     let broker = harness.broker();
     let channel = broker.channel().await.unwrap();
     let queue = broker.topology().transform_queue();
-    let delivery = wait_for(QUEUED_WITHIN, || async {
+    let delivery = wait_for(EVENT_TIMEOUT, || async {
         channel
             .basic_get(queue.as_str().into(), BasicGetOptions::default())
             .await
@@ -125,7 +123,7 @@ async fn json_log_lines_about_a_job_name_its_job_and_trace() {
         .expect("the gateway binary starts");
     let lines = lines_of(child.stdout.take().unwrap());
     let mut seen = Vec::new();
-    let listening = wait_for_line(&lines, &mut seen, Duration::from_secs(60), |line| {
+    let listening = wait_for_line(&lines, &mut seen, READY_TIMEOUT, |line| {
         line["message"] == "Gateway listening."
     });
     let base = format!("http://{}", listening["addr"].as_str().unwrap());
@@ -140,13 +138,14 @@ async fn json_log_lines_about_a_job_name_its_job_and_trace() {
     .await;
     let job = transform_one(&harness, picture(40, 30, image::ImageFormat::Png)).await;
     assert_eq!(job.job_id, id);
-    let result = get(&client, format!("{base}/image/{id}?wait=20")).await;
+    let result = get_final(&client, format!("{base}/image/{id}")).await;
     assert_eq!(result.status(), 200);
-    wait_for_line(&lines, &mut seen, Duration::from_secs(20), |line| {
+    // The lines come within milliseconds of the answer: the limits are for a hung test only.
+    wait_for_line(&lines, &mut seen, EVENT_TIMEOUT, |line| {
         line["message"] == "Result arrived." && line["job_id"] == id.as_str()
     });
     // Let the request lines of the GET land too.
-    wait_for_line(&lines, &mut seen, Duration::from_secs(10), |line| {
+    wait_for_line(&lines, &mut seen, EVENT_TIMEOUT, |line| {
         line["message"] == "Request." && line["route"] == "/image/{id}"
     });
     let _ = child.kill();

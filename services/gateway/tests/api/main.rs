@@ -7,5 +7,6 @@ mod auth;
 mod delete;
 mod helpers;
 mod logs;
+mod routing;
 mod shutdown;
 mod submit;

@@ -1,8 +1,6 @@
 //! The activity log: job events published on the exchange reach `{ns}.activity`, and save2db keeps each once, in
 //! time order, as the job's history; garbage is dead-lettered; a deletion removes the history.
 
-use std::time::Duration;
-
 use imagepipe_archive::{JobHistory, Recorded, layout::EVENTS_COLLECTION};
 use imagepipe_common::amqp::{Channel, Envelope, ready_count};
 use imagepipe_proto::{
@@ -15,7 +13,7 @@ use lapin::{
 };
 use mongodb::bson::doc;
 
-use crate::helpers::{scratch_archive, spawn_app, wait_for};
+use crate::helpers::{EVENT_TIMEOUT, scratch_archive, spawn_app, wait_for};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -72,7 +70,7 @@ fn life(job_id: &str) -> Vec<JobEvent> {
 }
 
 async fn wait_for_ready(channel: &Channel, queue: &str, count: u32) -> bool {
-    wait_for(Duration::from_secs(20), || async {
+    wait_for(EVENT_TIMEOUT, || async {
         (ready_count(channel, queue).await.unwrap() == count).then_some(())
     })
     .await
@@ -103,7 +101,7 @@ async fn events_become_the_jobs_history_once_each_and_garbage_is_dead_lettered()
         .await
         .unwrap();
 
-    let history = wait_for(Duration::from_secs(20), || async {
+    let history = wait_for(EVENT_TIMEOUT, || async {
         let history = app.db.store.history(&job_id).await.unwrap();
         (history.len() == 4).then_some(history)
     })
@@ -157,7 +155,7 @@ async fn events_become_the_jobs_history_once_each_and_garbage_is_dead_lettered()
     let key = routing::event("deleted");
     let envelope = Envelope::event(&key, &job_id, &deleted.trace_id);
     app.publisher.publish(envelope, &deleted).await.unwrap();
-    let gone = wait_for(Duration::from_secs(20), || async {
+    let gone = wait_for(EVENT_TIMEOUT, || async {
         let history = app.db.store.history(&job_id).await.unwrap();
         (history.len() == 1).then_some(history)
     })

@@ -17,7 +17,8 @@ use lapin::{
 use mongodb::bson::doc;
 
 use crate::helpers::{
-    BUCKET, amqp_url, done_archive, scratch_archive, spawn_app, unique, wait_for,
+    BUCKET, EVENT_TIMEOUT, amqp_url, done_archive, scratch_archive, spawn_app, unique, wait_for,
+    wait_ready,
 };
 
 /// A delivery as the broker would hand it over, with the contract's properties.
@@ -132,7 +133,7 @@ async fn process_one_decides_what_becomes_of_each_delivery() {
     assert_eq!(document.id, job_id);
     assert!(db.store.job(&job_id).await.unwrap().is_some());
 
-    let event = wait_for(Duration::from_secs(10), || next_event(&channel, &events))
+    let event = wait_for(EVENT_TIMEOUT, || next_event(&channel, &events))
         .await
         .expect("a stored event");
     assert_eq!(event.job_id, job_id);
@@ -154,6 +155,8 @@ async fn process_one_decides_what_becomes_of_each_delivery() {
     assert!(matches!(outcome, Outcome::Deleted), "{outcome:?}");
     assert_eq!(outcome.disposition(), Disposition::Ack);
     assert_eq!(db.store.job(&job_id).await.unwrap(), None);
+    // `process_one` returned after the broker confirmed anything it published: an event would be queued by
+    // now, and the half second only gives a wrong one the chance to show.
     assert!(
         wait_for(Duration::from_millis(500), || next_event(&channel, &events))
             .await
@@ -170,17 +173,8 @@ async fn process_one_decides_what_becomes_of_each_delivery() {
 #[tokio::test]
 async fn the_service_stores_a_twice_published_archive_once() {
     let mut app = spawn_app().await;
-    let client = reqwest::Client::new();
-    let ready = wait_for(Duration::from_secs(20), || async {
-        let response = client
-            .get(format!("http://{}/readyz", app.addr))
-            .send()
-            .await
-            .ok()?;
-        (response.status() == 200).then_some(())
-    })
-    .await;
-    assert!(ready.is_some(), "/readyz turns 200 once consuming");
+    // `/readyz` turns 200 once consuming.
+    wait_ready(app.addr).await;
 
     let (channel, events) = stored_events(&app.broker).await;
     let job_id = unique("job");
@@ -195,7 +189,7 @@ async fn the_service_stores_a_twice_published_archive_once() {
     app.publisher.publish(envelope, &archive).await.unwrap();
     app.publisher.publish(envelope, &archive).await.unwrap();
 
-    let document = wait_for(Duration::from_secs(30), || async {
+    let document = wait_for(EVENT_TIMEOUT, || async {
         app.db.store.job(&job_id).await.unwrap()
     })
     .await
@@ -203,7 +197,7 @@ async fn the_service_stores_a_twice_published_archive_once() {
     assert_eq!(document.status, "done");
     // Both deliveries are handled (stored or found stored) and announced.
     let mut announced = 0;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
     while announced < 2 && tokio::time::Instant::now() < deadline {
         match next_event(&channel, &events).await {
             Some(event) => {
@@ -239,7 +233,7 @@ async fn the_service_stores_a_twice_published_archive_once() {
     let poison = JobEvent::default();
     app.publisher.publish(envelope, &poison).await.unwrap();
     let dead_letters = app.broker.topology().dead_letter_queue();
-    let dead = wait_for(Duration::from_secs(20), || async {
+    let dead = wait_for(EVENT_TIMEOUT, || async {
         (ready_count(&channel, &dead_letters).await == 1).then_some(())
     })
     .await;

@@ -1,7 +1,7 @@
 //! The dead-letter queue against the real RabbitMQ: archives rejected into it are listed without being
 //! consumed, replayed by job id back to the archive queue, and the binary's `dead-letters` subcommand does the same.
 
-use std::{process::Output, time::Duration};
+use std::process::Output;
 
 use imagepipe_common::{
     amqp::{Broker, Channel, Delivery, Envelope, Publisher},
@@ -17,7 +17,7 @@ use lapin::{
     types::AMQPValue,
 };
 
-use crate::helpers::{amqp_url, done_archive, unique, wait_for};
+use crate::helpers::{EVENT_TIMEOUT, amqp_url, done_archive, unique, wait_for};
 
 /// A broker on a fresh namespace with its topology declared, and a publisher on it.
 async fn namespace() -> (Broker, Publisher) {
@@ -55,7 +55,7 @@ async fn get(channel: &Channel, queue: &str) -> Option<Delivery> {
 
 /// Waits until `queue` holds exactly `count` ready messages.
 async fn wait_for_count(channel: &Channel, queue: &str, count: u32) {
-    let reached = wait_for(Duration::from_secs(10), || async {
+    let reached = wait_for(EVENT_TIMEOUT, || async {
         (ready_count(channel, queue).await == count).then_some(())
     })
     .await;
@@ -82,7 +82,7 @@ async fn dead_letter_archives(
     let channel = broker.channel().await.unwrap();
     let archive_queue = broker.topology().archive_queue();
     for _ in jobs {
-        let delivery = wait_for(Duration::from_secs(10), || get(&channel, &archive_queue))
+        let delivery = wait_for(EVENT_TIMEOUT, || get(&channel, &archive_queue))
             .await
             .expect("the archive reaches its queue");
         delivery
@@ -162,7 +162,7 @@ async fn dead_letters_are_listed_in_place_and_replayed_by_job_id() {
     assert!(report.missing.is_empty());
 
     let archive_queue = topology.archive_queue();
-    let replayed = wait_for(Duration::from_secs(10), || get(&channel, &archive_queue))
+    let replayed = wait_for(EVENT_TIMEOUT, || get(&channel, &archive_queue))
         .await
         .expect("the replayed archive is back in the archive queue");
     let headers = replayed.properties.headers().clone().unwrap_or_default();

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-pub use imagepipe_common::testkit::{amqp_url, unique, wait_for};
+pub use imagepipe_common::testkit::{EVENT_TIMEOUT, amqp_url, unique, wait_for, wait_ready};
 use imagepipe_common::{
     amqp::{Broker, Publisher},
     config::AmqpArgs,
@@ -17,6 +17,11 @@ pub use imagepipe_archive::testkit::done_archive;
 
 /// The bucket the tests use: the default.
 pub const BUCKET: &str = imagepipe_archive::layout::DEFAULT_BUCKET;
+/// The grace period save2db runs with in these tests.
+const SHUTDOWN_GRACE_SECS: u64 = 10;
+/// How long a stop may take: the grace period for the archives in flight, and a generous margin, so that a
+/// loaded machine slows the test down without failing it.
+const STOP_WITHIN: Duration = Duration::from_secs(SHUTDOWN_GRACE_SECS + 60);
 
 /// A fresh database with the archive on it.
 pub async fn scratch_archive() -> ScratchArchive {
@@ -37,6 +42,7 @@ pub async fn spawn_app() -> TestApp {
     let namespace = unique("t");
     let db = scratch_archive().await;
     let database_name = db.database.name().to_owned();
+    let grace = SHUTDOWN_GRACE_SECS.to_string();
     let config = Config::try_parse_from([
         "imagepipe-save2db",
         "--amqp-url",
@@ -52,7 +58,7 @@ pub async fn spawn_app() -> TestApp {
         "--instance-id",
         "s2d-test",
         "--shutdown-grace-secs",
-        "10",
+        &grace,
     ])
     .unwrap();
     let app = Application::build(config).await.unwrap();
@@ -84,9 +90,9 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(running) = self.running.take() {
-            tokio::time::timeout(Duration::from_secs(30), running)
+            tokio::time::timeout(STOP_WITHIN, running)
                 .await
-                .expect("save2db stops within 30 s")
+                .expect("save2db stops, its grace period over at the latest")
                 .unwrap()
                 .unwrap();
         }

@@ -174,6 +174,7 @@ impl ConvertArgs {
             })?;
             options::set_watermark_image(&mut spec, image.into());
         }
+        options::drop_idle_watermark(&mut spec);
         spec::check(&spec).map_err(|error| error.0)?;
         let variants = match &self.variants {
             Some(text) => options::parse_variants(text, &spec).map_err(|error| error.0)?,

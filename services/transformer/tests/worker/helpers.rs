@@ -8,7 +8,7 @@ use clap::Parser;
 use imagepipe_common::{
     amqp::{Broker, Channel, Delivery, Envelope, Publisher},
     config::AmqpArgs,
-    testkit::{amqp_url, unique},
+    testkit::{EVENT_TIMEOUT, amqp_url, unique},
 };
 use imagepipe_proto::{Message, topology::routing, v1::ImageSubmitted};
 use imagepipe_transformer::{Application, Config};
@@ -26,8 +26,9 @@ use tokio::{io::AsyncReadExt, io::AsyncWriteExt, sync::oneshot, task::JoinHandle
 pub const GATEWAY: &str = "test-gw";
 /// The transformer's instance id in these tests.
 pub const INSTANCE: &str = "tf-test";
-/// How long to wait for a message before failing.
-const WAIT: Duration = Duration::from_secs(20);
+/// How long a graceful stop may take: the transformer's grace period (30 s by default) for the jobs in flight,
+/// and then some, so that a loaded machine slows the test down without failing it.
+const STOP_WITHIN: Duration = Duration::from_secs(90);
 
 /// A running transformer and the test's handles on its topology.
 pub struct TestApp {
@@ -159,16 +160,16 @@ impl TestApp {
         confirm.await.expect("published");
     }
 
-    /// The next message on `queue` (acked), decoded as `M`, waiting up to 20 s for it.
+    /// The next message on `queue` (acked), decoded as `M`, waiting up to [`EVENT_TIMEOUT`] for it.
     pub async fn next<M: Message>(&self, queue: &str) -> (M, Delivery) {
         let delivery = self.next_delivery(queue).await;
         let message = M::from_payload(delivery.data.clone()).expect("a valid contract message");
         (message, delivery)
     }
 
-    /// The next delivery on `queue` (acked), waiting up to 20 s for it.
+    /// The next delivery on `queue` (acked), waiting up to [`EVENT_TIMEOUT`] for it.
     pub async fn next_delivery(&self, queue: &str) -> Delivery {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        let deadline = tokio::time::Instant::now() + EVENT_TIMEOUT;
         loop {
             let got = self
                 .channel
@@ -186,7 +187,7 @@ impl TestApp {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "no message on {queue} within {WAIT:?}"
+                "no message on {queue} within {EVENT_TIMEOUT:?}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -222,9 +223,9 @@ impl TestApp {
     /// still needed to inspect the queues afterwards.
     pub async fn stop(self) -> Stopped {
         let _ = self.stop.send(());
-        tokio::time::timeout(WAIT, self.running)
+        tokio::time::timeout(STOP_WITHIN, self.running)
             .await
-            .expect("the transformer stops within the grace period")
+            .expect("the transformer stops, its grace period over at the latest")
             .expect("the transformer task")
             .expect("the transformer ran without error");
         self.publisher.close().await;

@@ -5,7 +5,10 @@ mod helpers;
 
 use helpers::{INSTANCE, job, spawn_app};
 use image::{DynamicImage, Rgb, RgbImage};
-use imagepipe_common::amqp::DeliveryIds;
+use imagepipe_common::{
+    amqp::DeliveryIds,
+    testkit::{EVENT_TIMEOUT, READY_TIMEOUT, wait_for},
+};
 use imagepipe_proto::{
     Message as _,
     v1::{ImageArchive, ImageFormat, ImageResult, JobStatus, TransformSpec},
@@ -143,18 +146,12 @@ async fn health_endpoints_report_a_consuming_replica() {
     assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
 
     // The consumer attaches right after start; wait for it rather than assuming it.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    let body = loop {
+    let body = wait_for(READY_TIMEOUT, || async {
         let (status, body) = app.get_health("/readyz").await;
-        if status == 200 {
-            break body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never ready: {body}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+        (status == 200).then_some(body)
+    })
+    .await
+    .expect("/readyz answers 200 once the consumer is attached");
     let report: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["broker"], "ok");
     assert_eq!(report["consumer"], "ok");
@@ -180,11 +177,11 @@ async fn a_graceful_stop_finishes_the_jobs_it_holds_and_leaves_the_rest_queued()
         app.submit(&job).await;
     }
     // Stop as soon as the transformer holds some of them (its prefetch is 2).
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while app.ready_count(&transform_queue).await as usize == JOBS {
-        assert!(tokio::time::Instant::now() < deadline, "nothing was taken");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let taken = wait_for(EVENT_TIMEOUT, || async {
+        (app.ready_count(&transform_queue).await as usize != JOBS).then_some(())
+    })
+    .await;
+    assert!(taken.is_some(), "nothing was taken");
     let stopped = app.stop().await;
 
     // Every job is either archived once (finished before the stop completed) or back in the queue, untouched.
@@ -214,18 +211,16 @@ async fn a_graceful_stop_finishes_the_jobs_it_holds_and_leaves_the_rest_queued()
     );
     assert!(!archived.is_empty(), "the jobs in flight were finished");
     assert!(archived.iter().all(|id| submitted.contains(id)));
-    let mut left = 0;
-    for _ in 0..50 {
-        left = stopped.ready_count(&transform_queue).await as usize;
-        if left + archived.len() == JOBS {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        left + archived.len(),
-        JOBS,
-        "{left} queued + {} archived",
+    // What the transformer held unfinished is back in the queue once the broker has seen its channel close.
+    let settled = wait_for(EVENT_TIMEOUT, || async {
+        let left = stopped.ready_count(&transform_queue).await as usize;
+        (left + archived.len() == JOBS).then_some(left)
+    })
+    .await;
+    let left = stopped.ready_count(&transform_queue).await as usize;
+    assert!(
+        settled.is_some(),
+        "{left} queued + {} archived, not {JOBS}",
         archived.len()
     );
     stopped.clean_up().await;

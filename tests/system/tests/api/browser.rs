@@ -19,6 +19,10 @@ use crate::helpers::Stack;
 
 /// The upload limit the gateway runs with, small enough for the page's "too large" check to be cheap.
 const MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
+/// How long each step of `upload.mjs` may wait for the page (its `BROWSER_TIMEOUT_MS`). Steps take well under
+/// a second; this is only the limit for a hung page, generous because the suites run in parallel with the
+/// browser on a loaded machine.
+const STEP_TIMEOUT_MS: u64 = 120_000;
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
@@ -60,6 +64,7 @@ async fn drive_the_page(base: String, screenshot: PathBuf) -> Value {
             .arg(dir.join("fixtures/garden.jpg"))
             .arg(&screenshot)
             .env("CHROMIUM", chromium())
+            .env("BROWSER_TIMEOUT_MS", STEP_TIMEOUT_MS.to_string())
             .output()
             .expect("node runs")
     })

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Stack, get, picture, post_image, stored};
+use crate::helpers::{Stack, get, get_final, picture, post_image, stored};
 
 /// The schema `reference` (`#/components/schemas/Name`) names in `document`.
 fn resolve<'a>(document: &'a Value, reference: &str) -> &'a Value {
@@ -286,7 +286,7 @@ async fn real_answers_match_the_documented_schemas() {
     .await;
     stored(&stack.archive().await, &failed).await;
     let (status, body) =
-        json(get(&client, format!("{}/image/{failed}?wait=10", gateway.base)).await).await;
+        json(get_final(&client, format!("{}/image/{failed}", gateway.base)).await).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("job_failed")));
     assert_conforms(&document, "GET", "/image/{id}", 422, &body);
     assert!(body["job"]["error"]["code"].is_string());

@@ -10,10 +10,15 @@ use imagepipe_common::{
 };
 use serde_json::Value;
 
-use crate::helpers::{Stack, amqp_url, get, mongodb_uri, picture};
+use crate::helpers::{Stack, amqp_url, get, mongodb_uri, picture, stored};
 
-/// How long a service may take to notice an outage or a recovery (heartbeats are 5 s, backoff at most 10 s).
-const NOTICE: Duration = Duration::from_secs(40);
+/// How long a service may take to notice an outage or a recovery: heartbeats are 5 s and backoff at most
+/// 10 s, so this is only the limit for a hung test, generous for a loaded machine.
+const NOTICE: Duration = Duration::from_secs(60);
+/// How long an upload may take to be refused while the broker is away. The gateway gives up on the broker
+/// within its own limits (a pooled connection in 5 s, a confirm in 10 s), normally at once; an upload still
+/// waiting well past them hangs, and twice their sum leaves room for a loaded machine.
+const REFUSED_WITHIN: Duration = Duration::from_secs(30);
 
 async fn post_png(client: &reqwest::Client, base: &str) -> reqwest::Response {
     client
@@ -87,13 +92,9 @@ async fn a_broker_outage_is_reported_and_every_service_recovers_from_it() {
 
     proxy.cut();
     wait_readyz(&client, &gateway.base, 503, "broker").await;
-    let started = Instant::now();
-    let refused = post_png(&client, &gateway.base).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "the upload waited {:?}",
-        started.elapsed()
-    );
+    let refused = tokio::time::timeout(REFUSED_WITHIN, post_png(&client, &gateway.base))
+        .await
+        .unwrap_or_else(|_| panic!("the upload waited more than {REFUSED_WITHIN:?}"));
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "5");
     let body: Value = refused.json().await.unwrap();
@@ -107,12 +108,7 @@ async fn a_broker_outage_is_reported_and_every_service_recovers_from_it() {
     // Every consumer reconnected: a new job goes through transformer and save2db and back to the gateway.
     let after = accepted(&client, &gateway.base).await;
     wait_done(&client, &gateway.base, &after).await;
-    let archive = stack.archive().await;
-    let deadline = Instant::now() + NOTICE;
-    while archive.job(&after).await.unwrap().is_none() {
-        assert!(Instant::now() < deadline, "job {after} was never stored");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    stored(&stack.archive().await, &after).await;
     stack.teardown().await;
 }
 
@@ -134,7 +130,8 @@ async fn a_database_outage_delays_storage_but_loses_nothing() {
     wait_done(&client, &gateway.base, &id).await;
     let response = get(&client, format!("{}/image/{id}", gateway.base)).await;
     assert_eq!(response.status(), 200);
-    // save2db cannot store it yet, and keeps the archive message rather than dropping it.
+    // save2db cannot store it yet, and keeps the archive message rather than dropping it. (A window in which
+    // nothing may happen; that it is stored after all is waited for below.)
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(archive.job(&id).await.unwrap().is_none());
 

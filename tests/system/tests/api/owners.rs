@@ -3,6 +3,7 @@
 //! without a valid key, and the open routes, are the gateway's own suite's.)
 
 use futures_util::TryStreamExt as _;
+use imagepipe_system_tests::get_final;
 use mongodb::bson::{Document, doc};
 use serde_json::Value;
 
@@ -71,7 +72,7 @@ async fn a_job_is_its_owners_alone() {
     );
 
     // Alice sees everything of her job; shared caches may not keep it (they would hand it to anyone).
-    let response = get(&alice, format!("{base}/image/{id}?wait=10")).await;
+    let response = get_final(&alice, format!("{base}/image/{id}")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["cache-control"],
@@ -195,7 +196,7 @@ async fn an_open_gateway_ignores_keys_and_records_no_owner() {
             "no owner in open mode"
         );
         for client in [&anonymous, &client_with_key(BOB_KEY)] {
-            let response = get(client, format!("{base}/image/{job}?wait=10")).await;
+            let response = get_final(client, format!("{base}/image/{job}")).await;
             assert_eq!(response.status(), 200);
             assert_eq!(
                 response.headers()["cache-control"],

@@ -1,5 +1,6 @@
 //! End to end, through HTTP only: gateway + transformer + save2db on the real broker and database.
 
+use imagepipe_system_tests::get_final;
 use serde_json::Value;
 
 use crate::helpers::{Stack, decoded, get, picture, stored};
@@ -78,7 +79,7 @@ async fn images_travel_the_whole_pipeline() {
         ),
     ];
     for (id, _, format, content_type, width, height) in expected {
-        let response = get(&client, format!("{}/image/{id}?wait=30", gateway.base)).await;
+        let response = get_final(&client, format!("{}/image/{id}", gateway.base)).await;
         assert_eq!(response.status(), 200, "job {id}");
         assert_eq!(response.headers()["content-type"], content_type);
         let bytes = response.bytes().await.unwrap();
@@ -155,11 +156,7 @@ async fn variants_are_made_stored_and_served_by_name() {
         ("thumb", image::ImageFormat::Jpeg, "image/jpeg", 256, 171),
     ];
     for (name, format, content_type, width, height) in expected {
-        let response = get(
-            &client,
-            format!("{}/image/{id}/{name}?wait=30", gateway.base),
-        )
-        .await;
+        let response = get_final(&client, format!("{}/image/{id}/{name}", gateway.base)).await;
         assert_eq!(response.status(), 200, "{name}");
         assert_eq!(response.headers()["content-type"], content_type);
         let bytes = response.bytes().await.unwrap();
@@ -266,7 +263,7 @@ async fn variants_are_made_stored_and_served_by_name() {
             .body(jpeg.clone()),
     )
     .await;
-    let response = get(&client, format!("{}/image/{unknown}?wait=30", gateway.base)).await;
+    let response = get_final(&client, format!("{}/image/{unknown}", gateway.base)).await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["job"]["error"]["code"], "invalid_spec");
@@ -307,7 +304,7 @@ async fn an_image_that_cannot_be_decoded_fails_with_a_reason() {
     )
     .await;
 
-    let response = get(&client, format!("{}/image/{id}?wait=30", gateway.base)).await;
+    let response = get_final(&client, format!("{}/image/{id}", gateway.base)).await;
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "job_failed");

@@ -4,18 +4,22 @@
 
 use std::time::{Duration, Instant};
 
+use imagepipe_archive::ArchiveStore;
+use imagepipe_common::testkit::{EVENT_TIMEOUT, wait_for};
+use imagepipe_system_tests::get_final;
 use serde_json::Value;
 
 use crate::helpers::{Gateway, Stack, get, picture, post_image, stored};
 
-/// The status document of job `id` on `gateway` once its timeline has `steps` steps (panics after 20 s).
+/// The status document of job `id` on `gateway` once its timeline has `steps` steps (panics after
+/// [`EVENT_TIMEOUT`]).
 async fn status_with_steps(
     client: &reqwest::Client,
     gateway: &Gateway,
     id: &str,
     steps: usize,
 ) -> Value {
-    let started = Instant::now();
+    let deadline = Instant::now() + EVENT_TIMEOUT;
     loop {
         let response = get(client, format!("{}/image/{id}/status", gateway.base)).await;
         assert_eq!(response.status(), 200);
@@ -27,10 +31,29 @@ async fn status_with_steps(
             return status;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(20),
+            Instant::now() < deadline,
             "the timeline never reached {steps} steps: {status:#}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until job `id`'s history, as save2db keeps it, holds the events `kinds` (panics after
+/// [`EVENT_TIMEOUT`]): save2db records each event as it comes, apart from storing the job.
+async fn wait_for_history(archive: &ArchiveStore, id: &str, kinds: &[&str]) {
+    let kinds_now = || async {
+        let history = archive.history(id).await.unwrap();
+        history
+            .into_iter()
+            .map(|event| event.kind)
+            .collect::<Vec<_>>()
+    };
+    let reached = wait_for(EVENT_TIMEOUT, || async {
+        (kinds_now().await == kinds).then_some(())
+    })
+    .await;
+    if reached.is_none() {
+        assert_eq!(kinds_now().await, kinds, "the history of {id}");
     }
 }
 
@@ -71,7 +94,7 @@ async fn the_status_shows_every_step_of_a_job_with_its_time_and_replica() {
         picture(120, 80, image::ImageFormat::Png),
     )
     .await;
-    let response = get(&client, format!("{}/image/{id}?wait=30", gateway.base)).await;
+    let response = get_final(&client, format!("{}/image/{id}", gateway.base)).await;
     assert_eq!(response.status(), 200);
     let archive = stack.archive().await;
     stored(&archive, &id).await;
@@ -87,10 +110,8 @@ async fn the_status_shows_every_step_of_a_job_with_its_time_and_replica() {
     // The transformer that started the job finished it.
     assert_eq!(timeline[1]["by"], timeline[2]["by"]);
 
-    // save2db kept the same steps as the job's history...
-    let history = archive.history(&id).await.unwrap();
-    let kept: Vec<&str> = history.iter().map(|event| event.kind.as_str()).collect();
-    assert_eq!(kept, ["accepted", "started", "done", "stored"]);
+    // save2db kept the same steps as the job's history (the last, `stored`, comes after the job document)...
+    wait_for_history(&archive, &id, &["accepted", "started", "done", "stored"]).await;
     // ...so a replica started after the job knows it only from MongoDB and shows the same timeline.
     let late = stack.gateway(&[]).await;
     let response = get(&client, format!("{}/image/{id}/status", late.base)).await;
@@ -105,16 +126,7 @@ async fn the_status_shows_every_step_of_a_job_with_its_time_and_replica() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    let started = Instant::now();
-    loop {
-        let history = archive.history(&id).await.unwrap();
-        let kinds: Vec<&str> = history.iter().map(|event| event.kind.as_str()).collect();
-        if kinds == ["deleted"] {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "{kinds:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_history(&archive, &id, &["deleted"]).await;
     stack.teardown().await;
 }
 
@@ -134,7 +146,7 @@ async fn a_failed_job_shows_failed_with_its_reason() {
         png[..png.len() / 3].to_vec(),
     )
     .await;
-    let response = get(&client, format!("{}/image/{id}?wait=30", gateway.base)).await;
+    let response = get_final(&client, format!("{}/image/{id}", gateway.base)).await;
     assert_eq!(response.status(), 422);
 
     let status = status_with_steps(&client, &gateway, &id, 4).await;

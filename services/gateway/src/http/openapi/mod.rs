@@ -6,6 +6,7 @@
 //! are vendored in `utoipa-swagger-ui`, so the page works without the internet.
 
 mod errors;
+mod params;
 mod shared;
 
 use std::sync::{Arc, LazyLock};
@@ -22,6 +23,7 @@ use warp::{
 
 pub use errors::API_KEY_SCHEME;
 use errors::{ApiKeyScheme, ErrorDocs};
+use params::ParamDocs;
 pub use shared::{IfNoneMatch, JobId, OriginalResponses, OutputName, ResultResponses, Wait};
 
 use crate::{error::ErrorBody, http::handlers::FailedBody};
@@ -59,7 +61,7 @@ use crate::{error::ErrorBody, http::handlers::FailedBody};
         (name = "web", description = "The web page and the API's documentation."),
         (name = "operations", description = "Health and readiness probes, and metrics."),
     ),
-    modifiers(&ErrorDocs, &ApiKeyScheme),
+    modifiers(&ErrorDocs, &ApiKeyScheme, &ParamDocs),
 )]
 pub struct ApiDoc;
 
@@ -74,8 +76,15 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
 static SWAGGER: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
     LazyLock::new(|| Arc::new(utoipa_swagger_ui::Config::from("/openapi.json")));
 
-/// The page at `/docs`: Swagger UI on the document, its files from `/docs/`, all by relative URLs (so it works
-/// behind a path prefix too).
+/// The files of Swagger UI that the page at `/docs` loads, as the document lists `/docs/{file}`.
+pub const DOCS_FILES: [&str; 3] = [
+    "swagger-ui.css",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+];
+
+/// The page at `/docs`: Swagger UI on the document, its files ([`DOCS_FILES`]) from `/docs/`, all by relative
+/// URLs (so it works behind a path prefix too).
 const DOCS_PAGE: &str = r##"<!doctype html>
 <html lang="en">
 <head>
@@ -186,7 +195,7 @@ fn page() {}
 
 /// The web page's script and style sheet (served by [`crate::http::web`]).
 #[utoipa::path(get, path = "/assets/{file}", tag = "web", summary = "A file of the web page",
-    params(("file" = String, Path, description = "`app.js` or `style.css`.")),
+    params(("file" = String, Path, description = "The page's script or style sheet.")),
     responses(
         (status = 200, description = "The file.", content(("text/javascript"), ("text/css"))),
         (status = 304, description = "Not modified: `If-None-Match` names this version."),
@@ -208,7 +217,7 @@ fn docs() {}
 
 /// Swagger UI's files.
 #[utoipa::path(get, path = "/docs/{file}", tag = "web", summary = "A file of the Swagger UI page",
-    params(("file" = String, Path, description = "E.g. `swagger-ui.css`, `swagger-ui-bundle.js`.")),
+    params(("file" = String, Path, description = "A file the page loads.")),
     responses((status = 200, description = "The file.")))]
 #[allow(dead_code)]
 fn docs_file() {}
@@ -249,8 +258,8 @@ mod tests {
     use super::*;
     use crate::{
         error::ErrorCode,
-        http::{ROUTES, handlers::MAX_WAIT_SECS},
-        stored::listing::MAX_LIMIT,
+        http::{ROUTES, handlers::MAX_WAIT_SECS, web::ASSETS},
+        stored::listing::{CURSOR_PATTERN, LISTED_STATUSES, MAX_LIMIT},
     };
 
     fn json() -> Value {
@@ -455,10 +464,22 @@ mod tests {
                 MAX_WAIT_SECS
             );
         }
-        let statuses = param("/images", "get", "status");
-        for status in crate::stored::listing::LISTED_STATUSES {
-            assert!(statuses["description"].as_str().unwrap().contains(status));
-        }
+        // Where a type says too little, the document lists the values the code takes.
+        let schema = |path: &str, name: &str| param(path, "get", name)["schema"].clone();
+        assert_eq!(
+            schema("/images", "status")["enum"],
+            serde_json::json!(["done", "failed", ""])
+        );
+        assert_eq!(LISTED_STATUSES, ["done", "failed"]);
+        assert_eq!(schema("/images", "cursor")["pattern"], CURSOR_PATTERN);
+        assert_eq!(
+            schema("/assets/{file}", "file")["enum"],
+            serde_json::json!(ASSETS)
+        );
+        assert_eq!(
+            schema("/docs/{file}", "file")["enum"],
+            serde_json::json!(DOCS_FILES)
+        );
         let content = doc["paths"]["/image"]["post"]["requestBody"]["content"]
             .as_object()
             .unwrap();
@@ -493,7 +514,7 @@ mod tests {
             .skip(1)
             .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
             .collect();
-        assert_eq!(files.len(), 3, "{files:?}");
+        assert_eq!(files, DOCS_FILES, "the page loads exactly the listed files");
         for file in files {
             let response = warp::test::request()
                 .path(&format!("/docs/{file}"))
