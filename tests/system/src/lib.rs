@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`stack`]: [`Stack`], and [`stored`]: waiting for save2db to store a job.
+//! - [`tools`]: [`skip_without`], for tests that drive a browser or a fuzzer.
 //! - `docs` (a test): the tables in `docs/` that the code prints are what it prints now.
 //! - The gateway's testkit, re-exported: the [`Gateway`] handle, request helpers ([`get`], [`get_final`],
 //!   [`post_image`], [`error_of`]) and test pictures ([`picture`], [`decoded`]).
@@ -14,8 +15,10 @@
 #[cfg(test)]
 mod docs;
 pub mod stack;
+pub mod tools;
 
 pub use imagepipe_gateway::testkit::{
     Gateway, decoded, error_of, get, get_final, picture, post_image,
 };
 pub use stack::{Stack, stored};
+pub use tools::skip_without;
