@@ -3,6 +3,7 @@
 use std::{io::Write as _, path::Path, process::ExitCode, time::Duration};
 
 use crate::{
+    bench,
     client::ApiClient,
     config::{Cli, Command},
     error::CliError,
@@ -37,6 +38,18 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Bench(args) => {
+            let report = bench::run(&client, &args).await?;
+            print!("{}", report.render());
+            if let Some(path) = &args.json {
+                let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+                std::fs::write(path, text + "\n").map_err(|source| CliError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Status { id, json: true } => {
             let status = client.status_json(&id).await?;

@@ -1,4 +1,4 @@
-//! The command line: `imagepipe [--server URL] <upload|status|get|delete|list> …`.
+//! The command line: `imagepipe [--server URL] <upload|status|get|delete|list|bench> …`.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -60,6 +60,9 @@ pub enum Command {
         /// The job id.
         id: String,
     },
+    /// Load a gateway with jobs for a while and report its throughput and latencies: results and stored jobs
+    /// per second, percentiles of the time to each, errors by code (`--json` for the report as JSON).
+    Bench(BenchArgs),
     /// List stored jobs, newest first.
     List {
         /// Only jobs of this status.
@@ -80,6 +83,31 @@ pub struct UploadArgs {
     /// Image files, or directories whose image files (by extension, recursively) are uploaded.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// What to make of each image.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Directory the outputs are written to (created if missing).
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// Images in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Seconds to wait for each job's result.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
+impl UploadArgs {
+    /// How long to wait for each job.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+}
+
+/// A job's options, as `upload` and `bench` take them.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JobArgs {
     /// Target width in pixels.
     #[arg(long)]
     pub width: Option<u32>,
@@ -102,18 +130,9 @@ pub struct UploadArgs {
     /// Any other option the API takes (`gravity=north`, `watermark=© ACME`, …); repeatable.
     #[arg(short = 'O', long = "option", value_name = "NAME=VALUE", value_parser = parse_option)]
     pub options: Vec<(String, String)>,
-    /// Directory the outputs are written to (created if missing).
-    #[arg(long, default_value = ".")]
-    pub out: PathBuf,
-    /// Images in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub concurrency: u32,
-    /// Seconds to wait for each job's result.
-    #[arg(long, default_value_t = 300)]
-    pub timeout: u64,
 }
 
-impl UploadArgs {
+impl JobArgs {
     /// The query string pairs the options become, in a fixed order.
     #[must_use]
     pub fn query(&self) -> Vec<(String, String)> {
@@ -133,11 +152,40 @@ impl UploadArgs {
         query.extend(self.options.iter().cloned());
         query
     }
+}
 
-    /// How long to wait for each job.
-    #[must_use]
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout)
+/// `imagepipe bench`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Image files, or directories of them: the jobs take them in turn.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// What to make of each image.
+    #[command(flatten)]
+    pub job: JobArgs,
+    /// Closed loop: this many workers, each uploading an image and waiting for its result, then the next.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+    /// Open loop instead: start this many jobs a second, whatever the answers (to find the knee).
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub duration: u64,
+    /// Seconds to wait after the load for its last jobs to be done and stored.
+    #[arg(long, default_value_t = 120)]
+    pub drain: u64,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a positive number of jobs per second"
+        )),
     }
 }
 
@@ -197,10 +245,25 @@ mod tests {
             ("watermark", "a=b"),
         ]
         .map(|(name, value)| (name.to_owned(), value.to_owned()));
-        assert_eq!(args.query(), expected);
+        assert_eq!(args.job.query(), expected);
         assert_eq!(args.concurrency, 4);
         assert_eq!(args.out, PathBuf::from("."));
-        assert!(upload(&["a.png"]).query().is_empty());
+        assert!(upload(&["a.png"]).job.query().is_empty());
+        let cli = Cli::try_parse_from([
+            "imagepipe",
+            "bench",
+            "dir",
+            "--width",
+            "256",
+            "--rate",
+            "20",
+        ])
+        .unwrap();
+        let Command::Bench(bench) = cli.command else {
+            panic!("not bench")
+        };
+        assert_eq!((bench.rate, bench.duration), (Some(20.0), 30));
+        assert_eq!(bench.job.query(), [("width".to_owned(), "256".to_owned())]);
     }
 
     #[test]
@@ -212,6 +275,8 @@ mod tests {
             &["imagepipe", "upload", "a.png", "--concurrency", "0"],
             &["imagepipe", "upload", "a.png", "-O", "novalue"],
             &["imagepipe", "list", "--status", "queued"],
+            &["imagepipe", "bench", "a.png", "--rate", "0"],
+            &["imagepipe", "bench", "a.png", "--duration", "0"],
             &["imagepipe", "list", "--limit", "0"],
             &["imagepipe", "get", "id"],
             &["imagepipe", "frobnicate"],

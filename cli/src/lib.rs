@@ -1,12 +1,14 @@
 //! imagepipe's command-line client, `imagepipe`. It talks to a gateway over its HTTP API only: uploads images
 //! (files or whole directories) a few at a time with a progress bar, waits for each job, downloads every output
-//! as `<stem>.<output>.<format>` and prints a summary; and shows, fetches, deletes and lists jobs. A `503` is
-//! retried after the gateway's `Retry-After`.
+//! as `<stem>.<output>.<format>` and prints a summary; shows, fetches, deletes and lists jobs; and loads a
+//! gateway to measure it (`bench`). A `503` is retried after the gateway's `Retry-After` (not by `bench`, which
+//! counts it).
 //!
 //! # Layout
 //! - [`config`]: the clap [`Cli`] and its subcommands.
 //! - [`commands`]: running a command line, what each subcommand prints, the exit code.
 //! - [`upload`]: the upload command's concurrency, progress bar and summary.
+//! - [`bench`]: the load generator: closed and open loop, rates, latency percentiles, errors by code.
 //! - [`files`]: which files an upload sends and what its outputs are called.
 //! - [`client`]: [`ApiClient`], the API as calls, with the `503` retries.
 //! - [`documents`]: the JSON documents the gateway answers with.
@@ -14,6 +16,7 @@
 //! - [`table`]: plain-text tables and byte sizes.
 //! - [`error`]: [`CliError`], what a command can fail with.
 
+pub mod bench;
 pub mod client;
 pub mod commands;
 pub mod config;

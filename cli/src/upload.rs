@@ -78,7 +78,7 @@ pub async fn run(client: &ApiClient, args: &UploadArgs) -> Result<Vec<Report>, C
     let count = inputs.len();
     progress.set_message(format!("0/{count} images"));
 
-    let query: Arc<[(String, String)]> = args.query().into();
+    let query: Arc<[(String, String)]> = args.job.query().into();
     let permits = Arc::new(Semaphore::new(args.concurrency as usize));
     let mut tasks = JoinSet::new();
     for (index, input) in inputs.into_iter().enumerate() {

@@ -259,3 +259,46 @@ async fn uploads_a_directory_and_manages_its_jobs() {
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
     stack.teardown().await;
 }
+
+#[tokio::test]
+async fn bench_loads_the_stack_briefly_and_reports_what_it_measured() {
+    // A few seconds, no thresholds: CI runs the harness so that it cannot rot; the measurements are
+    // deploy/local/bench's.
+    let (stack, gateway) = Stack::start().await;
+    let input = scratch_dir();
+    write_picture(&input.join("a.png"), 160, 120, ImageFormat::Png);
+    write_picture(&input.join("b.jpg"), 200, 100, ImageFormat::Jpeg);
+    let report = scratch_dir().join("bench.json");
+    for mode in [&["--concurrency", "2"][..], &["--rate", "5"]] {
+        let mut args = vec![
+            "bench",
+            input.to_str().unwrap(),
+            "--width",
+            "64",
+            "--duration",
+            "2",
+            "--json",
+            report.to_str().unwrap(),
+            "--server",
+            gateway.base.as_str(),
+        ];
+        args.extend(mode);
+        let bench = imagepipe(&args, &[]).await;
+        let table = stdout(&bench);
+        assert!(bench.status.success(), "{table}\n{}", stderr(&bench));
+        assert!(table.contains("accepted → stored"), "{table}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let count = |key: &str| json[key].as_u64().unwrap();
+        assert!(count("results") > 0, "{json}");
+        // Every accepted job is done and stored by the end of the drain, and none failed or was refused.
+        assert_eq!(count("accepted"), count("submitted"), "{json}");
+        assert_eq!(count("stored"), count("accepted"), "{json}");
+        assert_eq!(json["errors"], serde_json::json!({}), "{json}");
+        assert_eq!(
+            json["accepted_to_stored_ms"]["count"].as_u64(),
+            Some(count("stored"))
+        );
+    }
+    stack.teardown().await;
+}

@@ -1,0 +1,74 @@
+//! `imagepipe bench`: a load generator for a running gateway, light enough that the client is not what is
+//! measured. Jobs take the given images in turn, with the same options; the load runs closed loop (N workers,
+//! each uploading an image, waiting for its result and downloading it, then the next) or open loop (a fixed
+//! arrival rate, whatever the answers, to find where latency turns up). After the load it waits (`--drain`) for
+//! the jobs to be stored, reads each job's timeline, and reports results and stored jobs per second, the
+//! percentiles of the time to each, and errors by code, as a table and as JSON.
+//!
+//! - [`load`]: the two loops, one [`load::Sample`] per job.
+//! - [`clock`]: the timeline's RFC 3339 times as milliseconds.
+//! - [`report`]: the figures, the table and the JSON.
+
+pub mod clock;
+pub mod load;
+pub mod report;
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+
+pub use load::Mode;
+pub use report::Report;
+
+use crate::{client::ApiClient, config::BenchArgs, error::CliError, files};
+
+/// An image the jobs send, read once.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Its bytes.
+    pub bytes: Bytes,
+    /// Its file name, as the job records it.
+    pub filename: String,
+    /// Its MIME type, from its extension.
+    pub content_type: &'static str,
+}
+
+/// Runs the benchmark `args` describes against `client`'s gateway.
+///
+/// # Errors
+/// [`CliError::Read`] when an image cannot be read, or no image is given.
+pub async fn run(client: &ApiClient, args: &BenchArgs) -> Result<Report, CliError> {
+    let mut images = Vec::new();
+    for input in files::collect(&args.paths)? {
+        let bytes = tokio::fs::read(&input.path)
+            .await
+            .map_err(|source| CliError::Read {
+                path: input.path.clone(),
+                source,
+            })?;
+        images.push(Image {
+            bytes: bytes.into(),
+            filename: input.label.clone(),
+            content_type: files::content_type(&input.path),
+        });
+    }
+    let mode = match args.rate {
+        Some(rate) => Mode::Open { rate },
+        None => Mode::Closed {
+            workers: args.concurrency,
+        },
+    };
+    let client = client.clone().without_retries();
+    let plan = load::Plan {
+        images: images.into(),
+        query: args.job.query().into(),
+        mode,
+        duration: Duration::from_secs(args.duration),
+    };
+    let mut samples = load::drive(&client, &plan).await;
+    load::read_timelines(&client, &mut samples, Duration::from_secs(args.drain)).await;
+    Ok(Report::of(mode, plan.duration, &samples))
+}
+
+/// The images of a plan, shared by the workers.
+pub type Images = Arc<[Image]>;

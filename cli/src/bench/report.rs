@@ -1,0 +1,276 @@
+//! What a run measured: rates, latency percentiles and errors, as a plain-text table for people and as JSON
+//! for programs (the same figures).
+
+use std::{collections::BTreeMap, fmt::Write as _, time::Duration};
+
+use serde::Serialize;
+
+use super::load::{Mode, Sample};
+
+/// The figures of one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// How the load came.
+    #[serde(flatten)]
+    pub mode: Mode,
+    /// Seconds of load.
+    pub duration_secs: f64,
+    /// Jobs submitted.
+    pub submitted: usize,
+    /// Jobs the gateway accepted.
+    pub accepted: usize,
+    /// Jobs whose result was downloaded.
+    pub results: usize,
+    /// Jobs save2db stored (done or failed), by the end of the drain.
+    pub stored: usize,
+    /// Results downloaded per second of load (those answered within it).
+    pub results_per_sec: f64,
+    /// Jobs stored per second, over the load's length from the first job accepted.
+    pub stored_per_sec: f64,
+    /// From submitting a job to its result downloaded, as the client saw it (milliseconds).
+    pub submit_to_result_ms: Percentiles,
+    /// From the gateway accepting a job to the transformer finishing it (its timeline; milliseconds).
+    pub accepted_to_done_ms: Percentiles,
+    /// From the gateway accepting a job to save2db storing it (its timeline; milliseconds).
+    pub accepted_to_stored_ms: Percentiles,
+    /// Refused or failed jobs, by the API's code or the job's.
+    pub errors: BTreeMap<String, usize>,
+}
+
+/// Percentiles of a set of durations, in milliseconds (all zero for an empty set).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// How many.
+    pub count: usize,
+    /// The median.
+    pub p50: f64,
+    /// The 95th percentile.
+    pub p95: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Of `values` (milliseconds), by the nearest-rank method.
+    #[must_use]
+    pub fn of(mut values: Vec<f64>) -> Self {
+        if values.is_empty() {
+            return Self::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let rank = |percent: f64| {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            let index = ((percent / 100.0 * values.len() as f64).ceil() as usize)
+                .clamp(1, values.len())
+                - 1;
+            values[index]
+        };
+        Self {
+            count: values.len(),
+            p50: rank(50.0),
+            p95: rank(95.0),
+            p99: rank(99.0),
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+impl Report {
+    /// The figures of `samples`, from a load of `duration` in `mode`.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)] // Counts far below 2^52.
+    pub fn of(mode: Mode, duration: Duration, samples: &[Sample]) -> Self {
+        let seconds = duration.as_secs_f64();
+        let ok = |sample: &&Sample| sample.error.is_none();
+        let answered_within = samples
+            .iter()
+            .filter(ok)
+            .filter(|sample| {
+                sample
+                    .answered
+                    .is_some_and(|answered| sample.started + answered <= duration)
+            })
+            .count();
+        let first_accepted = samples.iter().filter_map(|sample| sample.accepted_ms).min();
+        #[allow(clippy::cast_possible_truncation)]
+        let window_end = first_accepted.map(|first| first + duration.as_millis() as i64);
+        let stored_within = samples
+            .iter()
+            .filter(|sample| {
+                sample
+                    .stored_ms
+                    .zip(window_end)
+                    .is_some_and(|(stored, end)| stored <= end)
+            })
+            .count();
+        let since_accepted = |until: fn(&Sample) -> Option<i64>| {
+            Percentiles::of(
+                samples
+                    .iter()
+                    .filter_map(|sample| Some((until(sample)? - sample.accepted_ms?) as f64))
+                    .collect(),
+            )
+        };
+        let mut errors = BTreeMap::new();
+        for code in samples.iter().filter_map(|sample| sample.error.clone()) {
+            *errors.entry(code).or_insert(0) += 1;
+        }
+        Self {
+            mode,
+            duration_secs: seconds,
+            submitted: samples.len(),
+            accepted: samples.iter().filter(|sample| sample.id.is_some()).count(),
+            results: samples
+                .iter()
+                .filter(ok)
+                .filter(|sample| sample.answered.is_some())
+                .count(),
+            stored: samples
+                .iter()
+                .filter(|sample| sample.stored_ms.is_some())
+                .count(),
+            results_per_sec: answered_within as f64 / seconds,
+            stored_per_sec: stored_within as f64 / seconds,
+            submit_to_result_ms: Percentiles::of(
+                samples
+                    .iter()
+                    .filter(ok)
+                    .filter_map(|sample| Some(sample.answered?.as_secs_f64() * 1000.0))
+                    .collect(),
+            ),
+            accepted_to_done_ms: since_accepted(|sample| sample.finished_ms),
+            accepted_to_stored_ms: since_accepted(|sample| sample.stored_ms),
+            errors,
+        }
+    }
+
+    /// The report as a plain-text table.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mode = match self.mode {
+            Mode::Closed { workers } => format!("closed loop, {workers} workers"),
+            Mode::Open { rate } => format!("open loop, {rate} jobs/s"),
+        };
+        let mut text = format!(
+            "{mode}, {:.0} s: {} submitted, {} accepted, {} results, {} stored\n\
+             results {:.1}/s, stored {:.1}/s\n\n",
+            self.duration_secs,
+            self.submitted,
+            self.accepted,
+            self.results,
+            self.stored,
+            self.results_per_sec,
+            self.stored_per_sec
+        );
+        let _ = writeln!(
+            text,
+            "{:<22} {:>7} {:>9} {:>9} {:>9} {:>9}",
+            "ms", "count", "p50", "p95", "p99", "max"
+        );
+        for (name, figures) in [
+            ("submit → result", self.submit_to_result_ms),
+            ("accepted → done", self.accepted_to_done_ms),
+            ("accepted → stored", self.accepted_to_stored_ms),
+        ] {
+            let _ = writeln!(
+                text,
+                "{name:<22} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+                figures.count, figures.p50, figures.p95, figures.p99, figures.max
+            );
+        }
+        if !self.errors.is_empty() {
+            let errors: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(code, count)| format!("{code} {count}"))
+                .collect();
+            let _ = writeln!(text, "\nerrors: {}", errors.join(", "));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(started_ms: u64, answered_ms: u64, accepted: i64, done: i64, stored: i64) -> Sample {
+        Sample {
+            id: Some(format!("j{started_ms}")),
+            started: Duration::from_millis(started_ms),
+            answered: Some(Duration::from_millis(answered_ms)),
+            error: None,
+            accepted_ms: Some(accepted),
+            finished_ms: Some(done),
+            stored_ms: Some(stored),
+        }
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let figures = Percentiles::of((1..=100).map(f64::from).rev().collect());
+        assert_eq!(
+            (
+                figures.count,
+                figures.p50,
+                figures.p95,
+                figures.p99,
+                figures.max
+            ),
+            (100, 50.0, 95.0, 99.0, 100.0)
+        );
+        assert_eq!(Percentiles::of(vec![7.0]).p99, 7.0);
+        assert_eq!(Percentiles::of(Vec::new()), Percentiles::default());
+    }
+
+    #[test]
+    fn rates_count_what_happened_within_the_load() {
+        let samples = [
+            sample(0, 100, 1000, 1050, 1080),
+            sample(100, 200, 1100, 1150, 1200),
+            // Answered and stored after the two seconds of load: not in the rates, still in the latencies.
+            sample(1900, 400, 2900, 3200, 3300),
+            Sample {
+                started: Duration::from_millis(500),
+                error: Some("queue_full".into()),
+                ..Sample::default()
+            },
+        ];
+        let report = Report::of(
+            Mode::Closed { workers: 2 },
+            Duration::from_secs(2),
+            &samples,
+        );
+        assert_eq!(
+            (
+                report.submitted,
+                report.accepted,
+                report.results,
+                report.stored
+            ),
+            (4, 3, 3, 3)
+        );
+        assert!((report.results_per_sec - 1.0).abs() < 1e-9, "{report:?}");
+        assert!((report.stored_per_sec - 1.0).abs() < 1e-9, "{report:?}");
+        assert_eq!(report.accepted_to_done_ms.max, 300.0);
+        assert_eq!(report.accepted_to_stored_ms.p50, 100.0);
+        assert_eq!(report.submit_to_result_ms.max, 400.0);
+        assert_eq!(
+            report.errors,
+            BTreeMap::from([("queue_full".to_owned(), 1)])
+        );
+        let text = report.render();
+        assert!(text.contains("closed loop, 2 workers"), "{text}");
+        assert!(text.contains("errors: queue_full 1"), "{text}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["mode"], "closed");
+        assert_eq!(json["workers"], 2);
+        assert_eq!(json["accepted_to_stored_ms"]["p50"], 100.0);
+    }
+}
