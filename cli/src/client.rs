@@ -209,6 +209,28 @@ impl ApiClient {
         }
     }
 
+    /// The image thumbor makes of `path` (`unsafe/fit-in/256x256/photo.jpg`) under this client's base URL: the
+    /// peer `imagepipe bench --thumbor` measures against.
+    ///
+    /// # Errors
+    /// [`CliError::Api`] with code `thumbor_<status>` for any answer but `200`; [`CliError::Unreachable`].
+    pub async fn thumbor(&self, path: &str) -> Result<Bytes, CliError> {
+        let url = format!("{}/{path}", self.base);
+        let response = self.send(|| self.http.get(&url), &|_, _| {}).await?;
+        let status = response.status();
+        if status != StatusCode::OK {
+            return Err(CliError::Api {
+                status: status.as_u16(),
+                code: format!("thumbor_{}", status.as_u16()),
+                message: format!("thumbor answered {status} for {url}"),
+            });
+        }
+        response
+            .bytes()
+            .await
+            .map_err(|source| CliError::Unreachable { url, source })
+    }
+
     /// Job `id`'s status document, as the gateway sent it.
     ///
     /// # Errors

@@ -178,6 +178,11 @@ pub struct BenchArgs {
     /// Also write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Load a thumbor at `--server` instead, with the same images and loop, for a side-by-side: each job is
+    /// `GET /unsafe/<THUMBOR_OPTIONS>/<file name>` (e.g. `fit-in/256x256`), its file loader rooted where the
+    /// images are. The job options above do not apply; nothing is stored, so only results are reported.
+    #[arg(long, value_name = "THUMBOR_OPTIONS")]
+    pub thumbor: Option<String>,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {

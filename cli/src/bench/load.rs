@@ -36,9 +36,23 @@ pub enum Mode {
     },
 }
 
+/// Whom the load goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An imagepipe gateway: upload, wait for the result, download it.
+    Imagepipe,
+    /// A thumbor: `GET /unsafe/<options>/<file name>`.
+    Thumbor {
+        /// The thumbor options of every request (`fit-in/256x256`).
+        options: String,
+    },
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// Whom the load goes to.
+    pub target: Target,
     /// The images, taken in turn.
     pub images: Images,
     /// The options of every job.
@@ -80,16 +94,11 @@ pub async fn drive(client: &ApiClient, plan: &Plan) -> Vec<Sample> {
     match plan.mode {
         Mode::Closed { workers } => {
             for _ in 0..workers {
-                let (client, query, pick, duration) = (
-                    client.clone(),
-                    Arc::clone(&plan.query),
-                    pick.clone(),
-                    plan.duration,
-                );
+                let (client, plan, pick) = (client.clone(), plan.clone(), pick.clone());
                 tasks.spawn(async move {
                     let mut samples = Vec::new();
-                    while start.elapsed() < duration {
-                        samples.push(one(&client, &pick(), &query, start).await);
+                    while start.elapsed() < plan.duration {
+                        samples.push(one(&client, &plan, &pick(), start).await);
                     }
                     samples
                 });
@@ -99,8 +108,8 @@ pub async fn drive(client: &ApiClient, plan: &Plan) -> Vec<Sample> {
             let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
             while start.elapsed() < plan.duration {
                 ticks.tick().await;
-                let (client, query, image) = (client.clone(), Arc::clone(&plan.query), pick());
-                tasks.spawn(async move { vec![one(&client, &image, &query, start).await] });
+                let (client, plan, image) = (client.clone(), plan.clone(), pick());
+                tasks.spawn(async move { vec![one(&client, &plan, &image, start).await] });
             }
         }
     }
@@ -111,35 +120,40 @@ pub async fn drive(client: &ApiClient, plan: &Plan) -> Vec<Sample> {
     samples
 }
 
-/// One job: submit `image`, wait for its result and download it.
-async fn one(
-    client: &ApiClient,
-    image: &Image,
-    query: &[(String, String)],
-    start: Instant,
-) -> Sample {
+/// One job: submit `image`, wait for its result and download it (from thumbor: ask for it).
+async fn one(client: &ApiClient, plan: &Plan, image: &Image, start: Instant) -> Sample {
     let mut sample = Sample {
         started: start.elapsed(),
         ..Sample::default()
     };
-    let submission = Submission {
-        bytes: image.bytes.clone(),
-        filename: &image.filename,
-        content_type: image.content_type,
-        query,
-    };
     let submitted = Instant::now();
-    let id = match client.submit(&submission, &|_, _| {}).await {
-        Ok(id) => id,
-        Err(error) => {
-            sample.error = Some(error.code().to_owned());
-            return sample;
+    let outcome = match &plan.target {
+        Target::Imagepipe => {
+            let submission = Submission {
+                bytes: image.bytes.clone(),
+                filename: &image.filename,
+                content_type: image.content_type,
+                query: &plan.query,
+            };
+            match client.submit(&submission, &|_, _| {}).await {
+                Ok(id) => {
+                    sample.id = Some(id.clone());
+                    client.fetch(&id, None, JOB_TIMEOUT, &|_, _| {}).await
+                }
+                Err(error) => {
+                    sample.error = Some(error.code().to_owned());
+                    return sample;
+                }
+            }
+        }
+        Target::Thumbor { options } => {
+            client
+                .thumbor(&format!("unsafe/{options}/{}", image.name))
+                .await
         }
     };
-    sample.id = Some(id.clone());
-    let fetched = client.fetch(&id, None, JOB_TIMEOUT, &|_, _| {}).await;
     sample.answered = Some(submitted.elapsed());
-    if let Err(error) = fetched {
+    if let Err(error) = outcome {
         sample.error = Some(error.code().to_owned());
     }
     sample

@@ -3,7 +3,8 @@
 //! each uploading an image, waiting for its result and downloading it, then the next) or open loop (a fixed
 //! arrival rate, whatever the answers, to find where latency turns up). After the load it waits (`--drain`) for
 //! the jobs to be stored, reads each job's timeline, and reports results and stored jobs per second, the
-//! percentiles of the time to each, and errors by code, as a table and as JSON.
+//! percentiles of the time to each, and errors by code, as a table and as JSON. With `--thumbor` it loads a
+//! thumbor instead, with the same images and loop, for the side-by-side of `deploy/local/bench`.
 //!
 //! - [`load`]: the two loops, one [`load::Sample`] per job.
 //! - [`clock`]: the timeline's RFC 3339 times as milliseconds.
@@ -27,8 +28,10 @@ use crate::{client::ApiClient, config::BenchArgs, error::CliError, files};
 pub struct Image {
     /// Its bytes.
     pub bytes: Bytes,
-    /// Its file name, as the job records it.
+    /// Its path as given, as the job records it.
     pub filename: String,
+    /// Its file name alone (what thumbor's file loader is asked for).
+    pub name: String,
     /// Its MIME type, from its extension.
     pub content_type: &'static str,
 }
@@ -46,9 +49,15 @@ pub async fn run(client: &ApiClient, args: &BenchArgs) -> Result<Report, CliErro
                 path: input.path.clone(),
                 source,
             })?;
+        let name = input
+            .path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
         images.push(Image {
             bytes: bytes.into(),
             filename: input.label.clone(),
+            name,
             content_type: files::content_type(&input.path),
         });
     }
@@ -59,15 +68,28 @@ pub async fn run(client: &ApiClient, args: &BenchArgs) -> Result<Report, CliErro
         },
     };
     let client = client.clone().without_retries();
+    let target = match &args.thumbor {
+        Some(options) => load::Target::Thumbor {
+            options: options.trim_matches('/').to_owned(),
+        },
+        None => load::Target::Imagepipe,
+    };
     let plan = load::Plan {
+        target,
         images: images.into(),
         query: args.job.query().into(),
         mode,
         duration: Duration::from_secs(args.duration),
     };
     let mut samples = load::drive(&client, &plan).await;
-    load::read_timelines(&client, &mut samples, Duration::from_secs(args.drain)).await;
-    Ok(Report::of(mode, plan.duration, &samples))
+    if plan.target == load::Target::Imagepipe {
+        load::read_timelines(&client, &mut samples, Duration::from_secs(args.drain)).await;
+    }
+    let target = match plan.target {
+        load::Target::Imagepipe => "imagepipe",
+        load::Target::Thumbor { .. } => "thumbor",
+    };
+    Ok(Report::of(target, mode, plan.duration, &samples))
 }
 
 /// The images of a plan, shared by the workers.

@@ -10,6 +10,8 @@ use super::load::{Mode, Sample};
 /// The figures of one run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// Whom the load went to: `imagepipe` or `thumbor`.
+    pub target: String,
     /// How the load came.
     #[serde(flatten)]
     pub mode: Mode,
@@ -85,7 +87,7 @@ impl Report {
     /// The figures of `samples`, from a load of `duration` in `mode`.
     #[must_use]
     #[allow(clippy::cast_precision_loss)] // Counts far below 2^52.
-    pub fn of(mode: Mode, duration: Duration, samples: &[Sample]) -> Self {
+    pub fn of(target: &str, mode: Mode, duration: Duration, samples: &[Sample]) -> Self {
         let seconds = duration.as_secs_f64();
         let ok = |sample: &&Sample| sample.error.is_none();
         let answered_within = samples
@@ -122,6 +124,7 @@ impl Report {
             *errors.entry(code).or_insert(0) += 1;
         }
         Self {
+            target: target.to_owned(),
             mode,
             duration_secs: seconds,
             submitted: samples.len(),
@@ -158,8 +161,9 @@ impl Report {
             Mode::Open { rate } => format!("open loop, {rate} jobs/s"),
         };
         let mut text = format!(
-            "{mode}, {:.0} s: {} submitted, {} accepted, {} results, {} stored\n\
+            "{}, {mode}, {:.0} s: {} submitted, {} accepted, {} results, {} stored\n\
              results {:.1}/s, stored {:.1}/s\n\n",
+            self.target,
             self.duration_secs,
             self.submitted,
             self.accepted,
@@ -243,6 +247,7 @@ mod tests {
             },
         ];
         let report = Report::of(
+            "imagepipe",
             Mode::Closed { workers: 2 },
             Duration::from_secs(2),
             &samples,
@@ -266,7 +271,7 @@ mod tests {
             BTreeMap::from([("queue_full".to_owned(), 1)])
         );
         let text = report.render();
-        assert!(text.contains("closed loop, 2 workers"), "{text}");
+        assert!(text.contains("imagepipe, closed loop, 2 workers"), "{text}");
         assert!(text.contains("errors: queue_full 1"), "{text}");
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["mode"], "closed");
