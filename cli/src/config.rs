@@ -183,6 +183,21 @@ pub struct BenchArgs {
     /// images are. The job options above do not apply; nothing is stored, so only results are reported.
     #[arg(long, value_name = "THUMBOR_OPTIONS")]
     pub thumbor: Option<String>,
+    /// A process on this machine to account CPU time to, as `NAME=PID` (repeatable; pids sharing a name add
+    /// up): the report gives each name's CPU milliseconds per job, the client's own too. Linux only.
+    #[arg(long = "process", value_name = "NAME=PID", value_parser = parse_process)]
+    pub processes: Vec<(String, u32)>,
+}
+
+fn parse_process(text: &str) -> Result<(String, u32), String> {
+    match text.split_once('=') {
+        Some((name, pid)) if !name.trim().is_empty() => pid
+            .trim()
+            .parse::<u32>()
+            .map(|pid| (name.trim().to_owned(), pid))
+            .map_err(|_| format!("`{pid}` is not a process id")),
+        _ => Err(format!("`{text}` is not NAME=PID")),
+    }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -269,6 +284,23 @@ mod tests {
         };
         assert_eq!((bench.rate, bench.duration), (Some(20.0), 30));
         assert_eq!(bench.job.query(), [("width".to_owned(), "256".to_owned())]);
+        let cli = Cli::try_parse_from([
+            "imagepipe",
+            "bench",
+            "d",
+            "--process",
+            "gateway=12",
+            "--process",
+            "x=3",
+        ])
+        .unwrap();
+        let Command::Bench(bench) = cli.command else {
+            panic!("not bench")
+        };
+        assert_eq!(
+            bench.processes,
+            [("gateway".to_owned(), 12), ("x".to_owned(), 3)]
+        );
     }
 
     #[test]
@@ -282,6 +314,8 @@ mod tests {
             &["imagepipe", "list", "--status", "queued"],
             &["imagepipe", "bench", "a.png", "--rate", "0"],
             &["imagepipe", "bench", "a.png", "--duration", "0"],
+            &["imagepipe", "bench", "a.png", "--process", "gateway"],
+            &["imagepipe", "bench", "a.png", "--process", "gateway=x"],
             &["imagepipe", "list", "--limit", "0"],
             &["imagepipe", "get", "id"],
             &["imagepipe", "frobnicate"],

@@ -8,9 +8,11 @@
 //!
 //! - [`load`]: the two loops, one [`load::Sample`] per job.
 //! - [`clock`]: the timeline's RFC 3339 times as milliseconds.
+//! - [`cpu`]: the CPU time of the processes named with `--process`, per job.
 //! - [`report`]: the figures, the table and the JSON.
 
 pub mod clock;
+pub mod cpu;
 pub mod load;
 pub mod report;
 
@@ -81,15 +83,26 @@ pub async fn run(client: &ApiClient, args: &BenchArgs) -> Result<Report, CliErro
         mode,
         duration: Duration::from_secs(args.duration),
     };
+    let processes = cpu::Processes::new(&args.processes);
+    let before = processes.usage();
     let mut samples = load::drive(&client, &plan).await;
     if plan.target == load::Target::Imagepipe {
         load::read_timelines(&client, &mut samples, Duration::from_secs(args.drain)).await;
     }
+    // Up to the end of the drain, so that each job's whole work (stored last) is counted, over the jobs that
+    // were answered; the timelines' reads are the client's, a small part of its time.
+    let after = processes.usage();
     let target = match plan.target {
         load::Target::Imagepipe => "imagepipe",
         load::Target::Thumbor { .. } => "thumbor",
     };
-    Ok(Report::of(target, mode, plan.duration, &samples))
+    let mut report = Report::of(target, mode, plan.duration, &samples);
+    let answered = samples
+        .iter()
+        .filter(|sample| sample.answered.is_some())
+        .count();
+    report.cpu_ms_per_job = cpu::per_job(&before, &after, answered);
+    Ok(report)
 }
 
 /// The images of a plan, shared by the workers.

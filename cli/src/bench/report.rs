@@ -37,6 +37,9 @@ pub struct Report {
     pub accepted_to_stored_ms: Percentiles,
     /// Refused or failed jobs, by the API's code or the job's.
     pub errors: BTreeMap<String, usize>,
+    /// CPU milliseconds per answered job of each process named with `--process`, and of the client, from the
+    /// start of the load to the end of the drain.
+    pub cpu_ms_per_job: BTreeMap<String, f64>,
 }
 
 /// Percentiles of a set of durations, in milliseconds (all zero for an empty set).
@@ -150,6 +153,7 @@ impl Report {
             accepted_to_done_ms: since_accepted(|sample| sample.finished_ms),
             accepted_to_stored_ms: since_accepted(|sample| sample.stored_ms),
             errors,
+            cpu_ms_per_job: BTreeMap::new(),
         }
     }
 
@@ -187,6 +191,14 @@ impl Report {
                 "{name:<22} {:>7} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
                 figures.count, figures.p50, figures.p95, figures.p99, figures.max
             );
+        }
+        if !self.cpu_ms_per_job.is_empty() {
+            let costs: Vec<String> = self
+                .cpu_ms_per_job
+                .iter()
+                .map(|(name, ms)| format!("{name} {ms:.1}"))
+                .collect();
+            let _ = writeln!(text, "\nCPU ms per job: {}", costs.join(", "));
         }
         if !self.errors.is_empty() {
             let errors: Vec<String> = self

@@ -269,6 +269,8 @@ async fn bench_loads_the_stack_briefly_and_reports_what_it_measured() {
     write_picture(&input.join("a.png"), 160, 120, ImageFormat::Png);
     write_picture(&input.join("b.jpg"), 200, 100, ImageFormat::Jpeg);
     let report = scratch_dir().join("bench.json");
+    // The services run in this test's process: its CPU time is theirs.
+    let stack_process = format!("stack={}", std::process::id());
     for mode in [&["--concurrency", "2"][..], &["--rate", "5"]] {
         let mut args = vec![
             "bench",
@@ -281,6 +283,8 @@ async fn bench_loads_the_stack_briefly_and_reports_what_it_measured() {
             report.to_str().unwrap(),
             "--server",
             gateway.base.as_str(),
+            "--process",
+            &stack_process,
         ];
         args.extend(mode);
         let bench = imagepipe(&args, &[]).await;
@@ -299,6 +303,9 @@ async fn bench_loads_the_stack_briefly_and_reports_what_it_measured() {
             json["accepted_to_stored_ms"]["count"].as_u64(),
             Some(count("stored"))
         );
+        for process in ["stack", "client"] {
+            assert!(json["cpu_ms_per_job"][process].is_number(), "{json}");
+        }
     }
     stack.teardown().await;
 }
