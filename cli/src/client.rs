@@ -128,13 +128,17 @@ impl ApiClient {
         let response = self
             .send(
                 || {
-                    let part = reqwest::multipart::Part::bytes(submission.bytes.to_vec())
+                    // The image's bytes are shared, not copied, into each attempt's body.
+                    let image = || {
+                        reqwest::multipart::Part::stream_with_length(
+                            submission.bytes.clone(),
+                            submission.bytes.len() as u64,
+                        )
                         .file_name(submission.filename.to_owned())
+                    };
+                    let part = image()
                         .mime_str(submission.content_type)
-                        .unwrap_or_else(|_| {
-                            reqwest::multipart::Part::bytes(submission.bytes.to_vec())
-                                .file_name(submission.filename.to_owned())
-                        });
+                        .unwrap_or_else(|_| image());
                     self.http
                         .post(&url)
                         .query(submission.query)

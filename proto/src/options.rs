@@ -230,22 +230,39 @@ fn gravity(name: &str, value: &str) -> Result<Gravity, SpecError> {
     })
 }
 
+/// The texts a flag takes (case-insensitively), with their value; what a form or query documents for it.
+pub const FLAG_SPELLINGS: [(&str, bool); 8] = [
+    ("true", true),
+    ("false", false),
+    ("1", true),
+    ("0", false),
+    ("yes", true),
+    ("no", false),
+    ("on", true),
+    ("off", false),
+];
+
 fn flag(name: &str, value: &str) -> Result<bool, SpecError> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => invalid(format!("{name} must be true or false, not `{value}`")),
-    }
+    FLAG_SPELLINGS
+        .iter()
+        .find(|(spelling, _)| spelling.eq_ignore_ascii_case(value))
+        .map(|(_, flag)| *flag)
+        .ok_or_else(|| SpecError(format!("{name} must be true or false, not `{value}`")))
 }
 
-/// `value` as an f32 if it is a finite number within `range`, compared as written: the bounds as their
-/// shortest decimals (0.1, not the f32's 0.100000001…), the value before rounding to f32 (so 0.0999999 is
-/// below 0.1, although it rounds to it).
+/// A range bound as written (0.1, not the f32's exact 0.100000001…): what the parser compares a value with,
+/// and what a document states.
+#[must_use]
+pub fn as_written(bound: f32) -> f64 {
+    bound.to_string().parse().unwrap_or(f64::from(bound))
+}
+
+/// `value` as an f32 if it is a finite number within `range`, compared as written ([`as_written`]), the value
+/// before rounding to f32 (so 0.0999999 is below 0.1, although it rounds to it).
 fn within(value: &str, (low, high): (f32, f32)) -> Option<f32> {
-    let decimal = |bound: f32| bound.to_string().parse::<f64>().unwrap_or(f64::from(bound));
     let parsed = value.parse::<f64>().ok()?;
     #[allow(clippy::cast_possible_truncation)] // Within an f32 range, so only the precision goes.
-    (parsed.is_finite() && (decimal(low)..=decimal(high)).contains(&parsed))
+    (parsed.is_finite() && (as_written(low)..=as_written(high)).contains(&parsed))
         .then_some(parsed as f32)
 }
 

@@ -91,10 +91,12 @@ pub async fn drive(client: &ApiClient, plan: &Plan) -> Vec<Sample> {
         move || images[next.fetch_add(1, Ordering::Relaxed) % images.len()].clone()
     };
     let mut tasks = JoinSet::new();
+    // One plan shared by every task: an open loop starts a task per job.
+    let plan = Arc::new(plan.clone());
     match plan.mode {
         Mode::Closed { workers } => {
             for _ in 0..workers {
-                let (client, plan, pick) = (client.clone(), plan.clone(), pick.clone());
+                let (client, plan, pick) = (client.clone(), Arc::clone(&plan), pick.clone());
                 tasks.spawn(async move {
                     let mut samples = Vec::new();
                     while start.elapsed() < plan.duration {
@@ -108,7 +110,7 @@ pub async fn drive(client: &ApiClient, plan: &Plan) -> Vec<Sample> {
             let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
             while start.elapsed() < plan.duration {
                 ticks.tick().await;
-                let (client, plan, image) = (client.clone(), plan.clone(), pick());
+                let (client, plan, image) = (client.clone(), Arc::clone(&plan), pick());
                 tasks.spawn(async move { vec![one(&client, &plan, &image, start).await] });
             }
         }

@@ -42,14 +42,12 @@ pub fn option_doc(name: &str) -> Option<(Schema, String, Value)> {
             .minimum(Some(low))
             .maximum(Some(high))
     };
-    // The bounds as written (0.1, not 0.10000000149011612, the f32's exact value): the gateway parses a value
-    // as f32, so the written bound and every value between it and the exact one are accepted alike.
-    let decimal = |bound: f32| bound.to_string().parse().unwrap_or(f64::from(bound));
+    // The bounds as the parser compares them: as written, 0.1 rather than the f32's 0.10000000149011612.
     let number = |low: f32, high: f32| {
         ObjectBuilder::new()
             .schema_type(Type::Number)
-            .minimum(Some(decimal(low)))
-            .maximum(Some(decimal(high)))
+            .minimum(Some(options::as_written(low)))
+            .maximum(Some(options::as_written(high)))
     };
     // An empty value leaves an option unset: the named values and the colours list it.
     let names = |values: &[&str]| {
@@ -277,13 +275,14 @@ impl IntoParams for UploadQuery {
 pub const BASE64_PATTERN: &str =
     "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)$";
 
-/// A flag as a form field's text (the parser reads these case-insensitively; empty leaves it unset).
+/// A flag as a form field's text: the spellings the parser reads, or empty (unset).
 fn flag_text() -> Schema {
+    let spellings = options::FLAG_SPELLINGS
+        .iter()
+        .map(|(spelling, _)| *spelling);
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some([
-            "true", "false", "1", "0", "yes", "no", "on", "off", "",
-        ]))
+        .enum_values(Some(spellings.chain([""]).collect::<Vec<_>>()))
         .into()
 }
 

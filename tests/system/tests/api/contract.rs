@@ -29,6 +29,20 @@ fn schemathesis() -> Option<PathBuf> {
         .then_some(command)
 }
 
+#[test]
+fn the_hook_reserves_the_contracts_variant_names() {
+    let hooks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schemathesis/hooks.py"),
+    )
+    .unwrap();
+    let listed = hooks
+        .lines()
+        .find_map(|line| line.strip_prefix("RESERVED = "))
+        .expect("hooks.py names the reserved variant names");
+    let names = imagepipe_proto::spec::RESERVED_VARIANT_NAMES.map(|name| format!("\"{name}\""));
+    assert_eq!(listed, format!("{{{}}}", names.join(", ")));
+}
+
 #[tokio::test]
 async fn the_api_keeps_its_contract_under_schemathesis() {
     let Some(command) = schemathesis() else {
