@@ -40,10 +40,10 @@ async fn execute(cli: Cli) -> Result<ExitCode, CliError> {
             })
         }
         Command::Bench(args) => {
-            let report = bench::run(&client, &args).await?;
-            print!("{}", report.render());
+            let outcome = bench::run(&client, &args).await?;
+            print!("{}", outcome.render());
             if let Some(path) = &args.json {
-                let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+                let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();
                 std::fs::write(path, text + "\n").map_err(|source| CliError::Write {
                     path: path.clone(),
                     source,

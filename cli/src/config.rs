@@ -4,6 +4,11 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::builder::PossibleValuesParser;
 
+use crate::bench::{
+    Mode,
+    schedule::{self, Rate},
+};
+
 /// The gateway the client talks to unless told otherwise (the local stack's).
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
@@ -62,7 +67,7 @@ pub enum Command {
     },
     /// Load a gateway with jobs for a while and report its throughput and latencies: results and stored jobs
     /// per second, percentiles of the time to each, errors by code (`--json` for the report as JSON).
-    Bench(BenchArgs),
+    Bench(Box<BenchArgs>),
     /// List stored jobs, newest first.
     List {
         /// Only jobs of this status.
@@ -166,10 +171,27 @@ pub struct BenchArgs {
     /// Closed loop: this many workers, each uploading an image and waiting for its result, then the next.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
-    /// Open loop instead: start this many jobs a second, whatever the answers (to find the knee).
-    #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<f64>,
-    /// Seconds of load.
+    /// Open loop instead: start this many jobs a second, whatever the answers (to find the knee). Or a schedule
+    /// of phases, `RATE:SECONDS,RATE:SECONDS,…` (`40:120,10:60`: 40 jobs/s for two minutes, then 10/s for one):
+    /// the load then lasts the schedule's total (it wins over `--duration`), and the report adds a row per phase
+    /// and the overload verdict (jobs lost, broker alarms, queues near their bound, recovery of the p99).
+    #[arg(long, value_name = "RATE|SCHEDULE", value_parser = Rate::parse)]
+    pub rate: Option<Rate>,
+    /// Open-loop steps instead: one load at each of these rates (jobs/s, comma-separated), each for
+    /// `--duration` seconds and drained before the next, with a settle of a few seconds between; reports a row
+    /// per step and plots p50 and p99 from accepted to done against the throughput achieved (`--plot`).
+    #[arg(
+        long,
+        value_name = "RATES",
+        value_delimiter = ',',
+        value_parser = schedule::positive_rate,
+        conflicts_with_all = ["rate", "thumbor"]
+    )]
+    pub steps: Vec<f64>,
+    /// Where `--steps` writes its plot (SVG); default: beside `--json`, with the extension `.svg`.
+    #[arg(long, value_name = "FILE", requires = "steps")]
+    pub plot: Option<PathBuf>,
+    /// Seconds of load (of each step, with `--steps`; a schedule's own total wins over it).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub duration: u64,
     /// Seconds to wait after the load for its last jobs to be done and stored.
@@ -187,6 +209,54 @@ pub struct BenchArgs {
     /// up): the report gives each name's CPU milliseconds per job, the client's own too. Linux only.
     #[arg(long = "process", value_name = "NAME=PID", value_parser = parse_process)]
     pub processes: Vec<(String, u32)>,
+    /// The p99 from accepted to done that counts as normal, in milliseconds, for the overload verdict of a
+    /// schedule: latency has recovered once the 10 s windows' p99 stays within 1.5 times it, which must happen
+    /// within 60 s of the last phase's start. Default: the lowest p99 of any 10 s window of the run with at
+    /// least 5 jobs done (the least loaded moment's).
+    #[arg(long, value_name = "MS", value_parser = parse_millis)]
+    pub baseline_ms: Option<f64>,
+    /// RabbitMQ's management API, as `http://USER:PASSWORD@HOST:15672`: sample the namespace's queues (depth,
+    /// bytes, bounds) and the nodes (memory, disk, alarms) once a second during the load and the drain, and
+    /// report them. A failing API is reported ("unavailable: why"), not fatal. Not given: no sampling.
+    #[arg(
+        long,
+        env = "IMAGEPIPE_BROKER_API",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub broker_api: Option<String>,
+    /// The RabbitMQ virtual host whose queues `--broker-api` reads.
+    #[arg(long, env = "IMAGEPIPE_BROKER_VHOST", default_value = "/")]
+    pub broker_vhost: String,
+    /// The services' namespace: `--broker-api` reads the queues named `<NAMESPACE>.…`.
+    #[arg(long, env = "AMQP_NAMESPACE", default_value = "imagepipe")]
+    pub namespace: String,
+}
+
+impl BenchArgs {
+    /// How the load comes: `--rate` (one rate or a schedule), else `--concurrency` workers. (`--steps` sets
+    /// each step's own rate.)
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        match &self.rate {
+            Some(Rate::Constant(rate)) => Mode::Open { rate: *rate },
+            Some(Rate::Schedule(phases)) => Mode::Schedule {
+                phases: phases.clone(),
+            },
+            None => Mode::Closed {
+                workers: self.concurrency,
+            },
+        }
+    }
+
+    /// How long the load lasts: a schedule's total, else `--duration`.
+    #[must_use]
+    pub fn load_duration(&self) -> Duration {
+        match &self.rate {
+            Some(Rate::Schedule(phases)) => schedule::total(phases),
+            _ => Duration::from_secs(self.duration),
+        }
+    }
 }
 
 fn parse_process(text: &str) -> Result<(String, u32), String> {
@@ -200,12 +270,10 @@ fn parse_process(text: &str) -> Result<(String, u32), String> {
     }
 }
 
-fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!(
-            "`{text}` is not a positive number of jobs per second"
-        )),
+fn parse_millis(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(ms),
+        _ => Err(format!("`{text}` is not a positive number of milliseconds")),
     }
 }
 
@@ -282,7 +350,11 @@ mod tests {
         let Command::Bench(bench) = cli.command else {
             panic!("not bench")
         };
-        assert_eq!((bench.rate, bench.duration), (Some(20.0), 30));
+        assert_eq!(
+            (bench.rate.clone(), bench.duration),
+            (Some(Rate::Constant(20.0)), 30)
+        );
+        assert_eq!(bench.mode(), Mode::Open { rate: 20.0 });
         assert_eq!(bench.job.query(), [("width".to_owned(), "256".to_owned())]);
         let cli = Cli::try_parse_from([
             "imagepipe",
@@ -303,6 +375,78 @@ mod tests {
         );
     }
 
+    fn bench(args: &[&str]) -> BenchArgs {
+        let cli = Cli::try_parse_from(["imagepipe", "bench"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Bench(bench) => *bench,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_takes_a_schedule_steps_and_the_broker() {
+        let args = bench(&[
+            "d",
+            "--rate",
+            "40:120,10:60",
+            "--duration",
+            "5",
+            "--broker-api",
+            "http://guest:guest@127.0.0.1:15672",
+            "--broker-vhost",
+            "pipes",
+            "--namespace",
+            "t-1",
+            "--baseline-ms",
+            "250",
+        ]);
+        let phases = vec![
+            schedule::Phase {
+                rate: 40.0,
+                secs: 120,
+            },
+            schedule::Phase {
+                rate: 10.0,
+                secs: 60,
+            },
+        ];
+        assert_eq!(args.mode(), Mode::Schedule { phases });
+        assert_eq!(
+            args.load_duration(),
+            Duration::from_secs(180),
+            "the schedule wins over --duration"
+        );
+        assert_eq!(
+            (
+                args.broker_api.as_deref(),
+                args.broker_vhost.as_str(),
+                args.namespace.as_str(),
+                args.baseline_ms
+            ),
+            (
+                Some("http://guest:guest@127.0.0.1:15672"),
+                "pipes",
+                "t-1",
+                Some(250.0)
+            )
+        );
+        let args = bench(&[
+            "d",
+            "--steps",
+            "5,10",
+            "--steps",
+            "20.5",
+            "--duration",
+            "3",
+            "--plot",
+            "p.svg",
+        ]);
+        assert_eq!(args.steps, [5.0, 10.0, 20.5]);
+        assert_eq!(args.load_duration(), Duration::from_secs(3));
+        assert_eq!(args.plot, Some(PathBuf::from("p.svg")));
+        assert_eq!(args.mode(), Mode::Closed { workers: 4 });
+    }
+
     #[test]
     fn bad_arguments_are_refused() {
         for args in [
@@ -313,6 +457,21 @@ mod tests {
             &["imagepipe", "upload", "a.png", "-O", "novalue"],
             &["imagepipe", "list", "--status", "queued"],
             &["imagepipe", "bench", "a.png", "--rate", "0"],
+            &["imagepipe", "bench", "a.png", "--rate", "40:0"],
+            &["imagepipe", "bench", "a.png", "--rate", "40:10,x"],
+            &["imagepipe", "bench", "a.png", "--steps", "5", "--rate", "3"],
+            &["imagepipe", "bench", "a.png", "--steps", "5,0"],
+            &[
+                "imagepipe",
+                "bench",
+                "a.png",
+                "--steps",
+                "5",
+                "--thumbor",
+                "fit-in/9x9",
+            ],
+            &["imagepipe", "bench", "a.png", "--plot", "p.svg"],
+            &["imagepipe", "bench", "a.png", "--baseline-ms", "0"],
             &["imagepipe", "bench", "a.png", "--duration", "0"],
             &["imagepipe", "bench", "a.png", "--process", "gateway"],
             &["imagepipe", "bench", "a.png", "--process", "gateway=x"],

@@ -8,7 +8,8 @@
 //! - [`config`]: the clap [`Cli`] and its subcommands.
 //! - [`commands`]: running a command line, what each subcommand prints, the exit code.
 //! - [`upload`]: the upload command's concurrency, progress bar and summary.
-//! - [`bench`]: the load generator: closed and open loop, rates, latency percentiles, errors by code.
+//! - [`bench`]: the load generator: closed loop, open loop at a rate or a schedule, rate steps with a plot,
+//!   latency percentiles, errors by code, RabbitMQ queue depths and the overload verdict.
 //! - [`files`]: which files an upload sends and what its outputs are called.
 //! - [`client`]: [`ApiClient`], the API as calls, with the `503` retries.
 //! - [`documents`]: the JSON documents the gateway answers with.

@@ -48,6 +48,37 @@ pub mod routing {
 pub const DELIVERY_LIMIT: i64 = 5;
 /// Most messages the transform queue holds; past it the broker nacks new publishes (back-pressure to clients).
 pub const TRANSFORM_QUEUE_MAX_LENGTH: i64 = 10_000;
+/// Most messages the archive queue holds; past it the broker nacks archives and transformers wait.
+pub const ARCHIVE_QUEUE_MAX_LENGTH: i64 = 10_000;
+/// Most events the activity queue holds (events are small: its byte share binds first only for huge histories).
+pub const ACTIVITY_QUEUE_MAX_LENGTH: i64 = 200_000;
+/// Most messages the dead-letter queue holds.
+pub const DEAD_LETTER_QUEUE_MAX_LENGTH: i64 = 10_000;
+/// Most messages one gateway replica's reply queue holds; past it the oldest are dropped.
+pub const GATEWAY_QUEUE_MAX_LENGTH: i64 = 10_000;
+/// The bytes the durable queues may hold together unless configured (`AMQP_QUEUE_BUDGET_BYTES`): 1 GiB.
+///
+/// RabbitMQ 3.x keeps a quorum queue's messages in memory, so the budget must stay well under the broker's
+/// memory high watermark (40% of its RAM by default): then the queues refuse work, and the gateway answers
+/// `503`, long before the broker's memory alarm could block every publisher. 1 GiB suits a broker with 8 GiB
+/// of RAM or more; give a smaller broker a smaller budget.
+pub const DEFAULT_QUEUE_BUDGET_BYTES: u64 = 1 << 30;
+
+/// Which share of the queue budget each queue may hold, in percent (they add up to 100); a gateway replica's
+/// reply queue may hold [`GATEWAY_QUEUE_SHARE_PERCENT`] on top, per replica.
+pub mod share {
+    /// New jobs waiting for a transformer.
+    pub const TRANSFORM: u64 = 25;
+    /// Finished jobs waiting for save2db: the largest messages (original and outputs).
+    pub const ARCHIVE: u64 = 50;
+    /// Job events waiting to be recorded.
+    pub const ACTIVITY: u64 = 5;
+    /// Messages waiting for an operator.
+    pub const DEAD_LETTER: u64 = 20;
+}
+/// The share of the budget each gateway replica's reply queue may hold, per replica, in percent (rounded
+/// down to whole bytes): not part of the 100%, as there is one per replica.
+pub const GATEWAY_QUEUE_SHARE_PERCENT: u64 = 5;
 /// How long a gateway replica's reply queue lives without a consumer (`x-expires`, milliseconds).
 pub const GATEWAY_QUEUE_EXPIRES_MS: i64 = 60_000;
 
@@ -75,18 +106,107 @@ pub struct QueueSpec {
     pub purpose: &'static str,
 }
 
-/// All names of one namespace's topology.
+/// A queue's limits: messages and bytes of message bodies, both enforced by the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// Most messages (`x-max-length`).
+    pub max_length: i64,
+    /// Most bytes of message bodies (`x-max-length-bytes`).
+    pub max_bytes: i64,
+}
+
+/// All names of one namespace's topology, and the bounds of its queues.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
     namespace: String,
+    budget_bytes: u64,
 }
 
 impl Topology {
-    /// The topology of `namespace` (`imagepipe` in production, a unique name in tests).
+    /// The topology of `namespace` (`imagepipe` in production, a unique name in tests), its queues sized
+    /// from [`DEFAULT_QUEUE_BUDGET_BYTES`].
     #[must_use]
     pub fn new(namespace: impl Into<String>) -> Self {
         Self {
             namespace: namespace.into(),
+            budget_bytes: DEFAULT_QUEUE_BUDGET_BYTES,
+        }
+    }
+
+    /// The same topology with its queues sized from `bytes` (every service of a deployment must use the same
+    /// budget: the broker refuses to redeclare a queue with other arguments).
+    #[must_use]
+    pub fn with_budget(self, bytes: u64) -> Self {
+        Self {
+            budget_bytes: bytes,
+            ..self
+        }
+    }
+
+    /// The bytes all durable queues may hold together.
+    #[must_use]
+    pub fn budget_bytes(&self) -> u64 {
+        self.budget_bytes
+    }
+
+    /// The transform queue's bound.
+    #[must_use]
+    pub fn transform_bound(&self) -> Bound {
+        self.bound(TRANSFORM_QUEUE_MAX_LENGTH, share::TRANSFORM)
+    }
+
+    /// The archive queue's bound.
+    #[must_use]
+    pub fn archive_bound(&self) -> Bound {
+        self.bound(ARCHIVE_QUEUE_MAX_LENGTH, share::ARCHIVE)
+    }
+
+    /// The activity queue's bound.
+    #[must_use]
+    pub fn activity_bound(&self) -> Bound {
+        self.bound(ACTIVITY_QUEUE_MAX_LENGTH, share::ACTIVITY)
+    }
+
+    /// The dead-letter queue's bound.
+    #[must_use]
+    pub fn dead_letter_bound(&self) -> Bound {
+        self.bound(DEAD_LETTER_QUEUE_MAX_LENGTH, share::DEAD_LETTER)
+    }
+
+    /// A gateway replica's reply queue's bound.
+    #[must_use]
+    pub fn gateway_bound(&self) -> Bound {
+        self.bound(GATEWAY_QUEUE_MAX_LENGTH, GATEWAY_QUEUE_SHARE_PERCENT)
+    }
+
+    /// Whether a message of `bytes` fits every queue that must take whole jobs (transform, archive, dead
+    /// letters): a message larger than a queue's byte bound would be refused forever. `Err` says which does
+    /// not.
+    ///
+    /// # Errors
+    /// The name and bound of the first queue too small.
+    pub fn check_fits(&self, bytes: u64) -> Result<(), String> {
+        for (name, bound) in [
+            (self.transform_queue(), self.transform_bound()),
+            (self.archive_queue(), self.archive_bound()),
+            (self.dead_letter_queue(), self.dead_letter_bound()),
+        ] {
+            if (bound.max_bytes as u64) < bytes {
+                return Err(format!(
+                    "queue `{name}` may hold {} bytes, less than one message of {bytes} bytes: raise the queue \
+                     budget ({} bytes) or lower the largest message",
+                    bound.max_bytes, self.budget_bytes
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn bound(&self, max_length: i64, percent: u64) -> Bound {
+        let bytes = u128::from(self.budget_bytes) * u128::from(percent) / 100;
+        Bound {
+            max_length,
+            max_bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
         }
     }
 
@@ -142,52 +262,59 @@ impl Topology {
     /// The transform queue: quorum, bounded, dead-lettering.
     #[must_use]
     pub fn transform_queue_spec(&self) -> QueueSpec {
-        let mut arguments = self.work_queue_arguments();
-        arguments.push(("x-max-length", ArgValue::Int(TRANSFORM_QUEUE_MAX_LENGTH)));
-        arguments.push(("x-overflow", ArgValue::Str("reject-publish")));
         QueueSpec {
             name: self.transform_queue(),
-            arguments,
+            arguments: self.work_queue_arguments(self.transform_bound()),
             bindings: vec![(self.exchange(), routing::SUBMIT.to_owned())],
             purpose: "The transformers' shared work: every new job. When full, the broker refuses new jobs and \
-                `POST /image` answers 503 `queue_full`.",
+                `POST /image` answers 503 `queue_full`; gateways answer 503 `overloaded` before that, once jobs \
+                wait too long to start.",
         }
     }
 
-    /// The archive queue: quorum, dead-lettering, unbounded (an archive is never refused).
+    /// The archive queue: quorum, bounded, dead-lettering. When full, transformers hold their finished jobs
+    /// and retry, which stops them taking new ones.
     #[must_use]
     pub fn archive_queue_spec(&self) -> QueueSpec {
         QueueSpec {
             name: self.archive_queue(),
-            arguments: self.work_queue_arguments(),
+            arguments: self.work_queue_arguments(self.archive_bound()),
             bindings: vec![(self.exchange(), routing::ARCHIVE.to_owned())],
-            purpose: "save2db's work: every finished job's original, outputs and metadata, to store. Unbounded: \
-                an archive is never refused.",
+            purpose: "save2db's work: every finished job's original, outputs and metadata, to store. When full \
+                (storage is behind), the broker refuses archives and transformers hold their jobs and retry, so \
+                they stop taking new ones and the transform queue fills instead.",
         }
     }
 
-    /// The activity queue: quorum, dead-lettering (a poison event is kept, not looped), unbounded (refusing
-    /// an event would refuse the deletion that publishes it), bound to every job event.
+    /// The activity queue: quorum, bounded, dead-lettering (a poison event is kept, not looped), bound to
+    /// every job event.
     #[must_use]
     pub fn activity_queue_spec(&self) -> QueueSpec {
         QueueSpec {
             name: self.activity_queue(),
-            arguments: self.work_queue_arguments(),
+            arguments: self.work_queue_arguments(self.activity_bound()),
             bindings: vec![(self.exchange(), routing::EVENTS.to_owned())],
-            purpose: "The activity log: every job event, which save2db keeps as the job's history. Unbounded: \
-                refusing an event would refuse the deletion that publishes it.",
+            purpose: "The activity log: every job event, which save2db keeps as the job's history. When full, \
+                the broker refuses events: a deletion then answers 503, progress events are only logged.",
         }
     }
 
-    /// The dead-letter queue: quorum, bound to everything the dead-letter exchange receives.
+    /// The dead-letter queue: quorum, bounded, bound to everything the dead-letter exchange receives.
     #[must_use]
     pub fn dead_letter_queue_spec(&self) -> QueueSpec {
+        let bound = self.dead_letter_bound();
         QueueSpec {
             name: self.dead_letter_queue(),
-            arguments: vec![("x-queue-type", ArgValue::Str("quorum"))],
+            arguments: vec![
+                ("x-queue-type", ArgValue::Str("quorum")),
+                ("x-max-length", ArgValue::Int(bound.max_length)),
+                ("x-max-length-bytes", ArgValue::Int(bound.max_bytes)),
+                ("x-overflow", ArgValue::Str("reject-publish")),
+            ],
             bindings: vec![(self.dead_letter_exchange(), "#".to_owned())],
             purpose: "Messages rejected as poison or delivered more than the delivery limit, waiting for an \
-                operator (`imagepipe-save2db dead-letters`).",
+                operator (`imagepipe-save2db dead-letters`). When full, dead letters wait in their own queue \
+                (at-least-once dead-lettering): none is dropped.",
         }
     }
 
@@ -226,14 +353,7 @@ impl Topology {
             let arguments: Vec<String> = queue
                 .arguments
                 .iter()
-                .map(|(name, value)| {
-                    let value = match value {
-                        ArgValue::Str(text) => code(text),
-                        ArgValue::Name(text) => code(text),
-                        ArgValue::Int(number) => number.to_string(),
-                    };
-                    format!("{} {value}", code(name))
-                })
+                .map(|(name, value)| format!("{} {}", code(name), render(name, value)))
                 .collect();
             table.push_str(&format!(
                 "| queue | {} | {} | durable, {} | {} |\n",
@@ -243,19 +363,29 @@ impl Topology {
                 queue.purpose
             ));
         }
+        let gateway_arguments: Vec<String> = self
+            .gateway_queue_arguments()
+            .iter()
+            .map(|(name, value)| format!("{} {}", code(name), render(name, value)))
+            .collect();
         table.push_str(&format!(
-            "| queue | {} | {} {}, {} {} | classic, not durable, `x-expires` {GATEWAY_QUEUE_EXPIRES_MS} | One gateway \
-             replica's results and every job event; it outlives a reconnect and goes a minute after its replica. |\n",
+            "| queue | {} | {} {}, {} {} | classic, not durable, {} | One gateway replica's results and every job \
+             event; it outlives a reconnect and goes a minute after its replica. Past its bound it drops its \
+             oldest messages (the replica then reads those jobs from MongoDB). |\n",
             code(&self.gateway_queue("<instance>")),
             code(&self.exchange()),
             code(&routing::result("<instance>")),
             code(&self.exchange()),
             code(routing::EVENTS),
+            gateway_arguments.join(", "),
         ));
         table
     }
 
-    fn work_queue_arguments(&self) -> Vec<(&'static str, ArgValue)> {
+    /// A work queue's arguments: quorum, a delivery limit, bounded in messages and bytes with publishes
+    /// refused past the bound, and dead letters moved at least once (kept in the queue until the dead-letter
+    /// queue has confirmed them; RabbitMQ needs `reject-publish` for it).
+    fn work_queue_arguments(&self, bound: Bound) -> Vec<(&'static str, ArgValue)> {
         vec![
             ("x-queue-type", ArgValue::Str("quorum")),
             ("x-delivery-limit", ArgValue::Int(DELIVERY_LIMIT)),
@@ -263,7 +393,36 @@ impl Topology {
                 "x-dead-letter-exchange",
                 ArgValue::Name(self.dead_letter_exchange()),
             ),
+            ("x-dead-letter-strategy", ArgValue::Str("at-least-once")),
+            ("x-max-length", ArgValue::Int(bound.max_length)),
+            ("x-max-length-bytes", ArgValue::Int(bound.max_bytes)),
+            ("x-overflow", ArgValue::Str("reject-publish")),
         ]
+    }
+
+    /// A gateway replica's reply queue's arguments: it expires a while after its replica is gone, and past
+    /// its bound drops its oldest messages (results and events are also kept by save2db, so a replica that
+    /// falls that far behind reads them from MongoDB instead).
+    #[must_use]
+    pub fn gateway_queue_arguments(&self) -> Vec<(&'static str, ArgValue)> {
+        let bound = self.gateway_bound();
+        vec![
+            ("x-expires", ArgValue::Int(GATEWAY_QUEUE_EXPIRES_MS)),
+            ("x-max-length", ArgValue::Int(bound.max_length)),
+            ("x-max-length-bytes", ArgValue::Int(bound.max_bytes)),
+        ]
+    }
+}
+
+/// An argument's value as the docs show it: names and strings as code, byte counts in MiB too.
+fn render(name: &str, value: &ArgValue) -> String {
+    match value {
+        ArgValue::Str(text) => format!("`{text}`"),
+        ArgValue::Name(text) => format!("`{text}`"),
+        ArgValue::Int(number) if name.ends_with("-bytes") => {
+            format!("{number} ({:.1} MiB)", *number as f64 / 1_048_576.0)
+        }
+        ArgValue::Int(number) => number.to_string(),
     }
 }
 
@@ -299,8 +458,20 @@ mod tests {
     }
 
     #[test]
-    fn work_queues_dead_letter_and_only_transform_is_bounded() {
+    fn every_durable_queue_is_bounded_in_messages_and_bytes_and_refuses_past_it() {
         let topology = Topology::new("t");
+        for queue in topology.durable_queues() {
+            let has = |key: &str| queue.arguments.iter().any(|(name, _)| *name == key);
+            assert!(has("x-max-length"), "{}", queue.name);
+            assert!(has("x-max-length-bytes"), "{}", queue.name);
+            assert!(
+                queue
+                    .arguments
+                    .contains(&("x-overflow", ArgValue::Str("reject-publish"))),
+                "{}: a bounded queue refuses rather than drops",
+                queue.name
+            );
+        }
         let transform = topology.transform_queue_spec();
         assert!(
             transform
@@ -310,16 +481,52 @@ mod tests {
         assert!(
             transform
                 .arguments
-                .contains(&("x-overflow", ArgValue::Str("reject-publish")))
-        );
-        let archive = topology.archive_queue_spec();
-        assert!(
-            !archive
-                .arguments
-                .iter()
-                .any(|(key, _)| *key == "x-max-length")
+                .contains(&("x-dead-letter-strategy", ArgValue::Str("at-least-once")))
         );
         assert_eq!(topology.durable_queues()[0].name, "t.dead-letter");
+    }
+
+    #[test]
+    fn the_budget_is_shared_out_and_checked_against_the_largest_message() {
+        assert_eq!(
+            share::TRANSFORM + share::ARCHIVE + share::ACTIVITY + share::DEAD_LETTER,
+            100
+        );
+        let topology = Topology::new("t").with_budget(1000);
+        assert_eq!(topology.transform_bound().max_bytes, 250);
+        assert_eq!(topology.archive_bound().max_bytes, 500);
+        assert_eq!(topology.activity_bound().max_bytes, 50);
+        assert_eq!(topology.dead_letter_bound().max_bytes, 200);
+        assert_eq!(topology.gateway_bound().max_bytes, 50);
+        assert!(topology.check_fits(200).is_ok());
+        let error = topology.check_fits(201).unwrap_err();
+        assert!(error.contains("`t.dead-letter`"), "{error}");
+        let default = Topology::new("t");
+        assert_eq!(default.budget_bytes(), DEFAULT_QUEUE_BUDGET_BYTES);
+        assert!(
+            default.check_fits(128 * 1024 * 1024).is_ok(),
+            "the default budget takes the broker's default largest message"
+        );
+        let spec = default.archive_queue_spec();
+        assert!(spec.arguments.contains(&(
+            "x-max-length-bytes",
+            ArgValue::Int((DEFAULT_QUEUE_BUDGET_BYTES / 2) as i64)
+        )));
+    }
+
+    #[test]
+    fn a_reply_queue_expires_and_drops_its_oldest_past_its_bound() {
+        let arguments = Topology::new("t").gateway_queue_arguments();
+        assert_eq!(
+            arguments[0],
+            ("x-expires", ArgValue::Int(GATEWAY_QUEUE_EXPIRES_MS))
+        );
+        assert!(arguments.iter().all(|(name, _)| *name != "x-overflow"));
+        assert!(
+            arguments
+                .iter()
+                .any(|(name, _)| *name == "x-max-length-bytes")
+        );
     }
 
     #[test]
@@ -333,8 +540,8 @@ mod tests {
         );
         assert_eq!(
             activity.arguments,
-            topology.archive_queue_spec().arguments,
-            "quorum, delivery limit, dead-letter exchange, unbounded"
+            topology.work_queue_arguments(topology.activity_bound()),
+            "quorum, delivery limit, dead-letter exchange, bounded"
         );
         assert!(
             topology

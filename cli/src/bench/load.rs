@@ -1,5 +1,5 @@
-//! The load itself: closed loop or open loop over a plan's images, one [`Sample`] per job started; then each
-//! job's timeline, read once the job is stored.
+//! The load itself: closed loop, or open loop at one rate or following a schedule, over a plan's images, one
+//! [`Sample`] per job started; then each job's timeline, read once the job is stored.
 
 use std::{
     sync::{
@@ -12,7 +12,10 @@ use std::{
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::{Image, Images, clock};
+use super::{
+    Image, Images, clock,
+    schedule::{self, Phase, Span},
+};
 use crate::client::{ApiClient, Submission};
 
 /// How long one job may take, from its upload to its downloaded result, before it counts as `timeout`.
@@ -21,7 +24,7 @@ const JOB_TIMEOUT: Duration = Duration::from_secs(300);
 const DRAIN_POLL: Duration = Duration::from_millis(250);
 
 /// How the load comes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Mode {
     /// `workers` clients, each submitting a job, waiting for its result, then submitting the next.
@@ -34,6 +37,33 @@ pub enum Mode {
         /// Jobs per second.
         rate: f64,
     },
+    /// An open loop whose rate follows `phases`, one after the other.
+    Schedule {
+        /// The rates and how long each lasts (`schedule` in the JSON, beside the report's `phases`: their
+        /// figures).
+        #[serde(rename = "schedule")]
+        phases: Vec<Phase>,
+    },
+}
+
+impl Mode {
+    /// Where the load's rates sit in its time, for a load of `duration` (a schedule's own spans).
+    #[must_use]
+    pub fn spans(&self, duration: Duration) -> Vec<Span> {
+        match self {
+            Self::Closed { .. } => vec![Span {
+                rate: None,
+                start: Duration::ZERO,
+                end: duration,
+            }],
+            Self::Open { rate } => vec![Span {
+                rate: Some(*rate),
+                start: Duration::ZERO,
+                end: duration,
+            }],
+            Self::Schedule { phases } => schedule::spans(phases),
+        }
+    }
 }
 
 /// Whom the load goes to.
@@ -106,12 +136,21 @@ pub async fn drive(client: &ApiClient, plan: &Plan) -> Vec<Sample> {
                 });
             }
         }
-        Mode::Open { rate } => {
-            let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
-            while start.elapsed() < plan.duration {
-                ticks.tick().await;
-                let (client, plan, image) = (client.clone(), Arc::clone(&plan), pick());
-                tasks.spawn(async move { vec![one(&client, &plan, &image, start).await] });
+        Mode::Open { .. } | Mode::Schedule { .. } => {
+            for span in plan.mode.spans(plan.duration) {
+                let Some(rate) = span.rate else { continue };
+                // A tick at least every microsecond: `interval` refuses a zero period.
+                let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_micros(1));
+                let first = tokio::time::Instant::from_std(start + span.start);
+                let mut ticks = tokio::time::interval_at(first, period);
+                loop {
+                    ticks.tick().await;
+                    if start.elapsed() >= span.end {
+                        break;
+                    }
+                    let (client, plan, image) = (client.clone(), Arc::clone(&plan), pick());
+                    tasks.spawn(async move { vec![one(&client, &plan, &image, start).await] });
+                }
             }
         }
     }

@@ -1,11 +1,18 @@
-//! What a run measured: rates, latency percentiles and errors, as a plain-text table for people and as JSON
-//! for programs (the same figures).
+//! What a run measured: rates, latency percentiles and errors, the series of windows (and of phases, with a
+//! schedule), and what was added after the load (CPU, the broker's figures, the overload verdict), as a
+//! plain-text table for people and as JSON for programs (the same figures).
 
 use std::{collections::BTreeMap, fmt::Write as _, time::Duration};
 
 use serde::Serialize;
 
-use super::load::{Mode, Sample};
+pub use super::percentiles::Percentiles;
+use super::{
+    broker_report::BrokerReport,
+    load::{Mode, Sample},
+    verdict::Verdict,
+    windows::{self, WINDOW, Window},
+};
 
 /// The figures of one run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,50 +47,17 @@ pub struct Report {
     /// CPU milliseconds per answered job of each process named with `--process`, and of the client, from the
     /// start of the load to the end of the drain.
     pub cpu_ms_per_job: BTreeMap<String, f64>,
-}
-
-/// Percentiles of a set of durations, in milliseconds (all zero for an empty set).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Percentiles {
-    /// How many.
-    pub count: usize,
-    /// The median.
-    pub p50: f64,
-    /// The 95th percentile.
-    pub p95: f64,
-    /// The 99th percentile.
-    pub p99: f64,
-    /// The largest.
-    pub max: f64,
-}
-
-impl Percentiles {
-    /// Of `values` (milliseconds), by the nearest-rank method.
-    #[must_use]
-    pub fn of(mut values: Vec<f64>) -> Self {
-        if values.is_empty() {
-            return Self::default();
-        }
-        values.sort_by(f64::total_cmp);
-        let rank = |percent: f64| {
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss
-            )]
-            let index = ((percent / 100.0 * values.len() as f64).ceil() as usize)
-                .clamp(1, values.len())
-                - 1;
-            values[index]
-        };
-        Self {
-            count: values.len(),
-            p50: rank(50.0),
-            p95: rank(95.0),
-            p99: rank(99.0),
-            max: values[values.len() - 1],
-        }
-    }
+    /// The jobs by submission time, in windows of 10 s (starting again at each phase of a schedule).
+    pub windows: Vec<Window>,
+    /// The jobs by phase of the schedule (none without one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<Window>,
+    /// The broker's queues and nodes over the load and the drain (with `--broker-api`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker: Option<BrokerReport>,
+    /// The overload verdict (with a schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 impl Report {
@@ -126,8 +100,18 @@ impl Report {
         for code in samples.iter().filter_map(|sample| sample.error.clone()) {
             *errors.entry(code).or_insert(0) += 1;
         }
+        let spans = mode.spans(duration);
+        let phases = if matches!(mode, Mode::Schedule { .. }) {
+            windows::series(&spans, None, samples)
+        } else {
+            Vec::new()
+        };
         Self {
             target: target.to_owned(),
+            windows: windows::series(&spans, Some(WINDOW), samples),
+            phases,
+            broker: None,
+            verdict: None,
             mode,
             duration_secs: seconds,
             submitted: samples.len(),
@@ -160,9 +144,16 @@ impl Report {
     /// The report as a plain-text table.
     #[must_use]
     pub fn render(&self) -> String {
-        let mode = match self.mode {
+        let mode = match &self.mode {
             Mode::Closed { workers } => format!("closed loop, {workers} workers"),
             Mode::Open { rate } => format!("open loop, {rate} jobs/s"),
+            Mode::Schedule { phases } => {
+                let phases: Vec<String> = phases
+                    .iter()
+                    .map(|phase| format!("{} jobs/s for {} s", phase.rate, phase.secs))
+                    .collect();
+                format!("open loop, {}", phases.join(" then "))
+            }
         };
         let mut text = format!(
             "{}, {mode}, {:.0} s: {} submitted, {} accepted, {} results, {} stored\n\
@@ -208,13 +199,47 @@ impl Report {
                 .collect();
             let _ = writeln!(text, "\nerrors: {}", errors.join(", "));
         }
+        if !self.phases.is_empty() {
+            text.push_str("\nby phase (by submission time; accepted → done)\n");
+            text.push_str(&windows::render(&self.phases));
+        }
+        // Windows finer than the phases (a load or a phase longer than one window).
+        if self.windows.len() > self.phases.len().max(1) {
+            let _ = writeln!(
+                text,
+                "\nby {} s window (by submission time; accepted → done)",
+                WINDOW.as_secs()
+            );
+            text.push_str(&windows::render(&self.windows));
+        }
+        if let Some(broker) = &self.broker {
+            text.push('\n');
+            text.push_str(&broker.render());
+        }
+        if let Some(verdict) = &self.verdict {
+            text.push('\n');
+            text.push_str(&verdict.render());
+        }
         text
+    }
+
+    /// Adds the overload verdict, from this report's windows, counts and broker figures, against
+    /// `baseline_ms` if given.
+    pub fn judge(&mut self, baseline_ms: Option<f64>) {
+        self.verdict = Some(Verdict::of(
+            &self.windows,
+            self.accepted,
+            self.stored,
+            self.broker.as_ref(),
+            baseline_ms,
+        ));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::schedule::Phase;
 
     fn sample(started_ms: u64, answered_ms: u64, accepted: i64, done: i64, stored: i64) -> Sample {
         Sample {
@@ -226,23 +251,6 @@ mod tests {
             finished_ms: Some(done),
             stored_ms: Some(stored),
         }
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let figures = Percentiles::of((1..=100).map(f64::from).rev().collect());
-        assert_eq!(
-            (
-                figures.count,
-                figures.p50,
-                figures.p95,
-                figures.p99,
-                figures.max
-            ),
-            (100, 50.0, 95.0, 99.0, 100.0)
-        );
-        assert_eq!(Percentiles::of(vec![7.0]).p99, 7.0);
-        assert_eq!(Percentiles::of(Vec::new()), Percentiles::default());
     }
 
     #[test]
@@ -289,5 +297,70 @@ mod tests {
         assert_eq!(json["mode"], "closed");
         assert_eq!(json["workers"], 2);
         assert_eq!(json["accepted_to_stored_ms"]["p50"], 100.0);
+        // One window of 2 s, not shown apart from the totals; no phases, no verdict.
+        assert_eq!(report.windows.len(), 1);
+        assert_eq!(report.windows[0].refused["queue_full"], 1);
+        assert!(!text.contains("window"), "{text}");
+        assert!(json.get("phases").is_none() && json.get("verdict").is_none());
+    }
+
+    #[test]
+    fn a_schedule_gets_phases_windows_and_a_verdict() {
+        let phases = vec![
+            Phase {
+                rate: 4.0,
+                secs: 15,
+            },
+            Phase {
+                rate: 1.0,
+                secs: 10,
+            },
+        ];
+        let samples: Vec<Sample> = (0..25_u64)
+            .map(|second| sample(second * 1000, 50, 0, 40, 60))
+            .collect();
+        let mut report = Report::of(
+            "imagepipe",
+            Mode::Schedule { phases },
+            Duration::from_secs(25),
+            &samples,
+        );
+        let bounds: Vec<(usize, f64)> = report
+            .windows
+            .iter()
+            .map(|window| (window.phase, window.start_secs))
+            .collect();
+        assert_eq!(bounds, [(0, 0.0), (0, 10.0), (1, 15.0)]);
+        assert_eq!(report.phases.len(), 2);
+        assert_eq!(
+            (report.phases[0].submitted, report.phases[1].submitted),
+            (15, 10)
+        );
+        report.judge(None);
+        let verdict = report.verdict.clone().unwrap();
+        assert_eq!((verdict.lost, verdict.baseline_p99_ms), (0, Some(40.0)));
+        assert_eq!(verdict.recovered_after_secs, Some(0.0));
+        assert_eq!(verdict.passed, None, "no broker sampled");
+        let text = report.render();
+        assert!(
+            text.contains("open loop, 4 jobs/s for 15 s then 1 jobs/s for 10 s"),
+            "{text}"
+        );
+        for part in ["by phase", "by 10 s window", "overload verdict: INCOMPLETE"] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["mode"], "schedule");
+        assert_eq!(json["schedule"][0]["rate"], 4.0);
+        assert_eq!(json["schedule"][1]["secs"], 10);
+        assert_eq!(json["phases"][1]["offered_rate"], 1.0);
+        let text = serde_json::to_string(&report).unwrap();
+        assert_eq!(
+            text.matches("\"phases\"").count(),
+            1,
+            "one key each: {text}"
+        );
+        assert_eq!(json["verdict"]["lost"], 0);
+        assert_eq!(json["verdict"]["baseline"], "lowest_window");
     }
 }

@@ -260,6 +260,58 @@ async fn uploads_a_directory_and_manages_its_jobs() {
     stack.teardown().await;
 }
 
+/// The RabbitMQ management API the bench samples: `IMAGEPIPE_BROKER_API`, else the local broker's.
+fn broker_api() -> String {
+    std::env::var("IMAGEPIPE_BROKER_API")
+        .unwrap_or_else(|_| "http://guest:guest@127.0.0.1:15672".to_owned())
+}
+
+/// Whether the management API answers (the plugin is not enabled everywhere the suite runs).
+async fn management_answers(api: &str) -> bool {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let url = format!("{}/api/overview", api.trim_end_matches('/'));
+    client
+        .get(url)
+        .send()
+        .await
+        .is_ok_and(|response| response.status().is_success())
+}
+
+/// The broker part of a report: samples of the namespace's queues when the API answers, else the reason it
+/// did not (and the run went on all the same).
+fn check_broker(json: &serde_json::Value, management: bool, namespace: &str) {
+    let broker = &json["broker"];
+    if !management {
+        eprintln!("the RabbitMQ management API does not answer: only its absence is checked");
+        assert!(broker["unavailable"].is_string(), "{broker}");
+        return;
+    }
+    assert!(broker["samples"].as_u64().unwrap() > 0, "{broker}");
+    let series = broker["series"].as_array().unwrap();
+    assert!(
+        series.iter().any(|sample| sample["queues"].is_array()),
+        "{broker}"
+    );
+    let transform = format!("{namespace}.transform");
+    assert!(
+        broker["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|queue| queue["name"] == transform.as_str()),
+        "{broker}"
+    );
+    assert!(
+        broker["nodes"]
+            .as_array()
+            .is_some_and(|nodes| !nodes.is_empty()),
+        "{broker}"
+    );
+}
+
 #[tokio::test]
 async fn bench_loads_the_stack_briefly_and_reports_what_it_measured() {
     // A few seconds, no thresholds: CI runs the harness so that it cannot rot; the measurements are
@@ -271,21 +323,32 @@ async fn bench_loads_the_stack_briefly_and_reports_what_it_measured() {
     let report = scratch_dir().join("bench.json");
     // The services run in this test's process: its CPU time is theirs.
     let stack_process = format!("stack={}", std::process::id());
-    for mode in [&["--concurrency", "2"][..], &["--rate", "5"]] {
+    let (broker_api, namespace) = (broker_api(), stack.namespace().to_owned());
+    let management = management_answers(&broker_api).await;
+    let common = [
+        "--width",
+        "64",
+        "--json",
+        report.to_str().unwrap(),
+        "--server",
+        gateway.base.as_str(),
+        "--broker-api",
+        &broker_api,
+        "--namespace",
+        &namespace,
+    ];
+    // A closed loop, and an open loop following a schedule of two phases (which wins over --duration and
+    // gets the overload verdict).
+    for mode in [&["--concurrency", "2"][..], &["--rate", "6:1,3:1"]] {
         let mut args = vec![
             "bench",
             input.to_str().unwrap(),
-            "--width",
-            "64",
             "--duration",
             "2",
-            "--json",
-            report.to_str().unwrap(),
-            "--server",
-            gateway.base.as_str(),
             "--process",
             &stack_process,
         ];
+        args.extend(common);
         args.extend(mode);
         let bench = imagepipe(&args, &[]).await;
         let table = stdout(&bench);
@@ -306,6 +369,67 @@ async fn bench_loads_the_stack_briefly_and_reports_what_it_measured() {
         for process in ["stack", "client"] {
             assert!(json["cpu_ms_per_job"][process].is_number(), "{json}");
         }
+        let windows = json["windows"].as_array().unwrap();
+        assert_eq!(
+            windows
+                .iter()
+                .map(|window| window["submitted"].as_u64().unwrap())
+                .sum::<u64>(),
+            count("submitted"),
+            "{json}"
+        );
+        check_broker(&json, management, &namespace);
+        if mode[0] == "--rate" {
+            assert_eq!(json["mode"], "schedule", "{json}");
+            assert_eq!(json["schedule"][1]["rate"], 3.0, "{json}");
+            assert_eq!(json["duration_secs"], 2.0, "{json}");
+            assert_eq!(json["phases"].as_array().unwrap().len(), 2, "{json}");
+            assert_eq!(json["verdict"]["lost"], 0, "{json}");
+            assert!(table.contains("overload verdict: "), "{table}");
+        } else {
+            assert!(json.get("verdict").is_none(), "{json}");
+        }
+    }
+
+    // Two open-loop steps of a second each: a row each, and the plot of latency against throughput.
+    let plot = scratch_dir().join("steps.svg");
+    let mut args = vec![
+        "bench",
+        input.to_str().unwrap(),
+        "--steps",
+        "2,4",
+        "--duration",
+        "1",
+        "--plot",
+        plot.to_str().unwrap(),
+    ];
+    args.extend(common);
+    let bench = imagepipe(&args, &[]).await;
+    let table = stdout(&bench);
+    assert!(bench.status.success(), "{table}\n{}", stderr(&bench));
+    assert!(table.contains("offered/s"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let steps = json["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{json}");
+    for (step, rate) in steps.iter().zip([2.0, 4.0]) {
+        assert_eq!(step["rate"], rate, "{step}");
+        assert_eq!(step["stored"], step["accepted"], "{step}");
+    }
+    check_broker(&json, management, &namespace);
+    assert_eq!(json["plot"], plot.to_str().unwrap(), "{json}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("p50") && svg.contains("p99"),
+        "{svg}"
+    );
+
+    for dir in [
+        &input,
+        &report.parent().unwrap().to_owned(),
+        &plot.parent().unwrap().to_owned(),
+    ] {
+        let _ = std::fs::remove_dir_all(dir);
     }
     stack.teardown().await;
 }

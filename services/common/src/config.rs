@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use imagepipe_proto::topology::DEFAULT_QUEUE_BUDGET_BYTES;
+
 /// How to reach RabbitMQ and which topology namespace to use.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AmqpArgs {
@@ -20,6 +22,11 @@ pub struct AmqpArgs {
     /// what `deploy/rabbitmq/rabbitmq.conf` sets). Publishing more is refused before it reaches the broker.
     #[arg(long, env = "AMQP_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub amqp_max_message_bytes: u64,
+    /// Bytes of messages the durable queues may hold together, shared out as docs/operations.md says (transform
+    /// 25%, archive 50%, activity 5%, dead letters 20%; each gateway's reply queue 5% on top). Keep it well under
+    /// the broker's memory high watermark; every service of a deployment must use the same value.
+    #[arg(long, env = "AMQP_QUEUE_BUDGET_BYTES", default_value_t = DEFAULT_QUEUE_BUDGET_BYTES)]
+    pub amqp_queue_budget_bytes: u64,
 }
 
 /// The broker the services default to: the local stack's RabbitMQ, as guest.
@@ -37,6 +44,7 @@ impl AmqpArgs {
             amqp_namespace: namespace.into(),
             amqp_confirm_timeout_secs: 10,
             amqp_max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            amqp_queue_budget_bytes: DEFAULT_QUEUE_BUDGET_BYTES,
         }
     }
 

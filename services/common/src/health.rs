@@ -1,5 +1,5 @@
-//! `/healthz` (the process is alive), `/readyz` (its broker and database answer) and `/metrics` (Prometheus), for
-//! every service.
+//! `/healthz` (the process is alive), `/readyz` (its broker and database answer; its load, where it sheds load)
+//! and `/metrics` (Prometheus), for every service.
 
 use std::{
     convert::Infallible, fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Duration,
@@ -16,6 +16,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Asks the database whether it answers: `Ok`, or why not.
 type Ping = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+/// Says whether the service is overloaded, and its load as shown in the report.
+type LoadProbe = Arc<dyn Fn() -> (bool, serde_json::Value) + Send + Sync>;
 
 /// What `/readyz` checks: the broker, the database, and its consumers' attachment, each where the service has
 /// one.
@@ -24,6 +26,7 @@ pub struct Readiness {
     broker: Option<Broker>,
     database: Option<Ping>,
     consumers: Vec<Arc<ConsumerState>>,
+    load: Option<LoadProbe>,
 }
 
 impl std::fmt::Debug for Readiness {
@@ -33,9 +36,11 @@ impl std::fmt::Debug for Readiness {
 }
 
 /// The body of `/readyz`.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq)]
 pub struct ReadyReport {
-    /// `ready` or `unavailable`.
+    /// `ready`, `overloaded` (every check passed, but the service refuses new work for now: still `200`, as
+    /// taking it out of a load balancer would turn its `503`s with `Retry-After` into connection errors while
+    /// its peers share the same backlog), or `unavailable` (`503`).
     pub status: &'static str,
     /// `ok` or why the broker check failed; absent when the service has no broker.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,13 +51,16 @@ pub struct ReadyReport {
     /// `ok` or `not consuming`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consumer: Option<String>,
+    /// The service's load, where it sheds load (the gateway: jobs waiting and the limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<serde_json::Value>,
 }
 
 impl ReadyReport {
-    /// Whether every check passed.
+    /// Whether every check passed (the service may still be overloaded: see [`ReadyReport::status`]).
     #[must_use]
     pub fn is_ready(&self) -> bool {
-        self.status == "ready"
+        self.status != "unavailable"
     }
 }
 
@@ -86,6 +94,16 @@ impl Readiness {
     #[must_use]
     pub fn with_consumer(mut self, consumer: Arc<ConsumerState>) -> Self {
         self.consumers.push(consumer);
+        self
+    }
+
+    /// Reports the service's load too: `probe` says whether it is overloaded and what to show.
+    #[must_use]
+    pub fn with_load(
+        mut self,
+        probe: impl Fn() -> (bool, serde_json::Value) + Send + Sync + 'static,
+    ) -> Self {
+        self.load = Some(Arc::new(probe));
         self
     }
 
@@ -123,11 +141,23 @@ impl Readiness {
         let ready = [&broker, &database, &consumer]
             .iter()
             .all(|check| check.as_deref().is_none_or(|value| value == "ok"));
+        let (overloaded, load) = match &self.load {
+            Some(probe) => {
+                let (overloaded, load) = probe();
+                (overloaded, Some(load))
+            }
+            None => (false, None),
+        };
         ReadyReport {
-            status: if ready { "ready" } else { "unavailable" },
+            status: match (ready, overloaded) {
+                (false, _) => "unavailable",
+                (true, true) => "overloaded",
+                (true, false) => "ready",
+            },
             broker,
             database,
             consumer,
+            load,
         }
     }
 }
@@ -253,5 +283,25 @@ mod tests {
         let unready = one_detached.check().await;
         assert!(!unready.is_ready());
         assert_eq!(unready.consumer.as_deref(), Some("not consuming"));
+    }
+
+    #[tokio::test]
+    async fn an_overloaded_service_says_so_and_stays_in_rotation() {
+        let overloaded = Readiness::default()
+            .with_load(|| (true, serde_json::json!({ "status": "overloaded" })));
+        let response = warp::test::request()
+            .path("/readyz")
+            .reply(&routes(overloaded))
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["status"], "overloaded");
+        assert_eq!(body["load"]["status"], "overloaded");
+        let down = Readiness::default()
+            .with_consumer(Arc::new(ConsumerState::default()))
+            .with_load(|| (true, serde_json::json!({})));
+        assert_eq!(down.check().await.status, "unavailable");
+        let calm = Readiness::default().with_load(|| (false, serde_json::json!({})));
+        assert_eq!(calm.check().await.status, "ready");
     }
 }

@@ -47,6 +47,10 @@ pub struct Config {
     /// Most job statuses remembered in memory (older ones are read back from MongoDB).
     #[arg(long, env = "GATEWAY_MAX_TRACKED_JOBS", default_value_t = 100_000)]
     pub max_tracked_jobs: usize,
+    /// Refuse new jobs (`503 overloaded`) while the oldest queued job has waited longer than this for a
+    /// transformer, in seconds; 0: never (the transform queue's bounds still apply).
+    #[arg(long, env = "GATEWAY_MAX_QUEUE_WAIT_SECS", default_value_t = 10)]
+    pub max_queue_wait_secs: u64,
     /// Absolute URL prefix for links in responses (e.g. `https://images.example.com`); default: relative links.
     #[arg(long, env = "GATEWAY_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -94,6 +98,12 @@ impl Config {
     /// [`KeyConfigError`] when the key file cannot be read, an entry is malformed, or a key appears twice.
     pub fn api_keys(&self) -> Result<ApiKeys, KeyConfigError> {
         ApiKeys::load(self.api_keys.as_deref(), self.api_keys_file.as_deref())
+    }
+
+    /// The queue wait past which new jobs are refused (`None`: never).
+    #[must_use]
+    pub fn max_queue_wait(&self) -> Option<Duration> {
+        (self.max_queue_wait_secs > 0).then(|| Duration::from_secs(self.max_queue_wait_secs))
     }
 
     /// The shutdown grace period.

@@ -1,6 +1,6 @@
 //! The gateway's job series: jobs accepted and their upload bytes, the latency from acceptance to the result
 //! arriving (by final status), jobs in flight (accepted here, result not yet back), image bytes served, and
-//! cache lookups answered from memory (hit) or MongoDB (miss). The HTTP series are in
+//! cache lookups answered from memory (hit) or MongoDB (miss), and uploads refused for load. The HTTP series are in
 //! [`crate::http::request_log`].
 
 use std::{
@@ -25,6 +25,7 @@ struct GatewayMetrics {
     latency: HistogramVec<1>,
     served_bytes: CounterVec<1>,
     cache: CounterVec<2>,
+    refused: CounterVec<1>,
     in_flight: &'static GaugeVec<1>,
     /// When each job accepted by this process and not yet back was accepted.
     pending: Mutex<HashMap<String, Instant>>,
@@ -59,12 +60,24 @@ static METRICS: LazyLock<GatewayMetrics> = LazyLock::new(|| {
             "Lookups of a job's state or image: hit when memory had it, miss when MongoDB was read",
             ["what", "result"],
         ),
+        refused: CounterVec::register(
+            "imagepipe_gateway_uploads_refused",
+            "Uploads refused for load before any byte was queued, by reason: overloaded (jobs wait past the \
+             gateway's limit)",
+            ["reason"],
+        ),
         in_flight: jobs_in_flight(),
         pending: Mutex::new(HashMap::new()),
     };
+    metrics.refused.inc_by(["overloaded"], 0);
     metrics.in_flight.set(["gateway"], 0);
     metrics
 });
+
+/// Counts an upload refused because the pipeline is overloaded.
+pub fn overloaded() {
+    METRICS.refused.inc(["overloaded"]);
+}
 
 /// Registers the gateway's series, so a scrape shows them (at zero) before the first job.
 pub fn register() {

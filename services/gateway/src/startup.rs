@@ -17,6 +17,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::Config,
     http::routes::{AppState, routes},
+    intake::admission::Admission,
     intake::publish::Submitter,
     tracking::jobs::JobStore,
     tracking::lookup::Lookup,
@@ -82,11 +83,8 @@ impl Application {
             .context("Failed to connect to RabbitMQ and declare the topology")?;
         // The reply queue exists before the first job is accepted: a result published before the consumer
         // attaches waits in it instead of being dropped as unroutable.
-        with_backoff("RabbitMQ", STARTUP_PATIENCE, || async {
-            let channel = broker.channel().await?;
-            declare_reply_queue(&broker, &channel, &instance).await?;
-            let _ = channel.close(200, "reply queue declared".into()).await;
-            Ok::<_, imagepipe_common::Error>(())
+        with_backoff("RabbitMQ", STARTUP_PATIENCE, || {
+            declare_reply_queue(&broker, &instance)
         })
         .await
         .context("Failed to declare the reply queue")?;
@@ -102,8 +100,10 @@ impl Application {
         let submitter =
             Submitter::new(Publisher::new(broker.clone()), Arc::clone(&jobs), &instance);
         let stopping = watch::Sender::new(false);
+        let admission = Admission::new(Arc::clone(&jobs), config.max_queue_wait());
         let state = AppState {
             submitter: Arc::new(submitter),
+            admission: admission.clone(),
             lookup: Lookup::new(Arc::clone(&jobs), archive),
             jobs,
             max_upload_bytes: config.max_upload_bytes,
@@ -118,7 +118,11 @@ impl Application {
             .with_database(state.lookup.archive().clone(), |archive| async move {
                 archive.ping().await
             })
-            .with_consumer(Arc::clone(&consumer));
+            .with_consumer(Arc::clone(&consumer))
+            .with_load(move || {
+                let load = admission.load();
+                (load.status == "overloaded", serde_json::json!(load))
+            });
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("Failed to listen on {}", config.http_addr))?;

@@ -11,6 +11,10 @@
   const STREAMS_AT_ONCE = 3;
   /** Times a status stream is reopened when it ends before the job is final (a restart, a network blip). */
   const STREAM_RETRIES = 8;
+  /** Times an upload refused for load (503 overloaded or queue_full) is sent again after its Retry-After. */
+  const UPLOAD_RETRIES = 5;
+  /** How often the page asks the gateway about its load (readyz) while the load notice shows. */
+  const LOAD_POLL_MS = 5000;
   const KEY_STORAGE = "imagepipe.apiKey";
   const OPTIONS_STORAGE = "imagepipe.options";
   const FINAL = new Set(["done", "failed"]);
@@ -259,8 +263,10 @@
       if (this.jobId) await streamSlot(() => this.follow());
     }
 
-    /** POST image with XMLHttpRequest, the one browser API that reports upload progress. */
+    /** POST image with XMLHttpRequest, the one browser API that reports upload progress. A refusal for load
+     * is sent again after the gateway's Retry-After, up to UPLOAD_RETRIES times. */
     upload() {
+      this.busyRetries ??= 0;
       return new Promise((resolve) => {
         const query = new URLSearchParams([...this.pairs, ["filename", this.file.name]]);
         const request = new XMLHttpRequest();
@@ -286,6 +292,15 @@
           } else {
             const error = await errorOf(response);
             const retry = request.getResponseHeader("Retry-After");
+            const busy = request.status === 503 && ["overloaded", "queue_full"].includes(error.code);
+            if (busy && retry && this.busyRetries < UPLOAD_RETRIES) {
+              // The pipeline is behind: wait as the gateway asks, then send the file again.
+              this.busyRetries += 1;
+              refreshLoad();
+              this.setState("waiting", `the pipeline is busy; sending again in ${retry} s`);
+              setTimeout(() => this.upload().then(resolve), Number(retry) * 1000);
+              return;
+            }
             if (retry) error.message += ` (the gateway suggests retrying in ${retry} s)`;
             this.fail("rejected", "Not accepted", error);
           }
@@ -559,5 +574,30 @@
     });
   }
 
+  // ----- The pipeline's load ---------------------------------------------------------------------------------
+
+  let loadTimer = null;
+
+  /** Asks the gateway about its load (readyz) and shows a notice while it is overloaded, asking again every
+   * LOAD_POLL_MS until it is not. */
+  async function refreshLoad() {
+    clearTimeout(loadTimer);
+    const notice = $("#load");
+    let report = null;
+    try {
+      const response = await fetch("readyz", { cache: "no-store" });
+      report = await response.json();
+    } catch {
+      return;
+    }
+    const load = report && report.load;
+    const overloaded = report && report.status === "overloaded" && load;
+    notice.hidden = !overloaded;
+    if (!overloaded) return;
+    notice.textContent = `The pipeline is overloaded: ${load.queued} jobs are waiting for a transformer, the oldest for ${load.oldest_wait_secs} s (the gateway takes new uploads again once jobs wait less than ${load.limit_secs} s). Your uploads wait and are sent again on their own.`;
+    loadTimer = setTimeout(refreshLoad, LOAD_POLL_MS);
+  }
+
   init();
+  refreshLoad();
 })();

@@ -116,8 +116,8 @@ impl ActivityWorker {
 }
 
 impl Handler for ActivityWorker {
-    async fn prepare(&self, broker: &Broker, channel: &Channel) -> Result<String, CommonError> {
-        broker.declare_topology(channel).await?;
+    async fn prepare(&self, broker: &Broker, _channel: &Channel) -> Result<String, CommonError> {
+        broker.declare_topology().await?;
         Ok(broker.topology().activity_queue())
     }
 

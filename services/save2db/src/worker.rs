@@ -155,8 +155,8 @@ impl ArchiveWorker {
 }
 
 impl Handler for ArchiveWorker {
-    async fn prepare(&self, broker: &Broker, channel: &Channel) -> Result<String, CommonError> {
-        broker.declare_topology(channel).await?;
+    async fn prepare(&self, broker: &Broker, _channel: &Channel) -> Result<String, CommonError> {
+        broker.declare_topology().await?;
         Ok(broker.topology().archive_queue())
     }
 

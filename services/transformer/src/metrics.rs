@@ -1,6 +1,7 @@
 //! The transformer's Prometheus series: jobs by outcome and their handling time, failures by reason code,
 //! per-stage durations (decode, transform, encode in the engine; publish of the result and archive), image
-//! bytes in and out, and jobs in flight (`imagepipe_jobs_in_flight{service="transformer"}`).
+//! bytes in and out, jobs in flight (`imagepipe_jobs_in_flight{service="transformer"}`), and jobs held while
+//! the archive queue is full.
 
 use std::{sync::LazyLock, time::Duration};
 
@@ -18,6 +19,8 @@ struct TransformerMetrics {
     stages: HistogramVec<1>,
     bytes: CounterVec<1>,
     in_flight: &'static GaugeVec<1>,
+    held: GaugeVec<1>,
+    refusals: CounterVec<1>,
 }
 
 static METRICS: LazyLock<TransformerMetrics> = LazyLock::new(|| {
@@ -54,7 +57,20 @@ static METRICS: LazyLock<TransformerMetrics> = LazyLock::new(|| {
             ["direction"],
         ),
         in_flight: jobs_in_flight(),
+        held: GaugeVec::register(
+            "imagepipe_transformer_held_jobs",
+            "Finished jobs held, their delivery unacknowledged, because a queue refused their message: \
+             archive_full (storage is behind; the transformer takes no new job in their place)",
+            ["reason"],
+        ),
+        refusals: CounterVec::register(
+            "imagepipe_transformer_archive_refusals",
+            "Archives the broker refused because the archive queue was full, each retried after a wait",
+            ["queue"],
+        ),
     };
+    metrics.held.set(["archive_full"], 0);
+    metrics.refusals.inc_by(["archive"], 0);
     for outcome in ["done", "failed"] {
         metrics.jobs.inc_by([outcome], 0);
     }
@@ -74,6 +90,17 @@ pub fn register() {
 #[must_use]
 pub(crate) fn in_flight() -> InFlight {
     METRICS.in_flight.track(["transformer"])
+}
+
+/// One more job held because the archive queue is full, until the guard is dropped.
+#[must_use]
+pub(crate) fn held_for_archive() -> InFlight {
+    METRICS.held.track(["archive_full"])
+}
+
+/// Counts an archive the broker refused (the archive queue is full).
+pub(crate) fn archive_refused() {
+    METRICS.refusals.inc(["archive"]);
 }
 
 /// Counts a handled delivery: its outcome, how long it took, and the reason when it did not end done.

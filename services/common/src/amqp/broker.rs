@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use deadpool_lapin::{Pool, PoolConfig, Runtime, Timeouts};
-use imagepipe_proto::topology::{ArgValue, QueueSpec, Topology};
+use imagepipe_proto::topology::{ArgValue, Topology};
 use lapin::{
     Channel, ConnectionProperties, ExchangeKind,
     options::{
@@ -51,6 +51,11 @@ impl Broker {
     /// # Errors
     /// [`Error::Config`] when the pool cannot be built from the arguments.
     pub fn new(args: &AmqpArgs, connection_name: &str) -> Result<Self, Error> {
+        let topology =
+            Topology::new(args.amqp_namespace.clone()).with_budget(args.amqp_queue_budget_bytes);
+        topology
+            .check_fits(args.amqp_max_message_bytes)
+            .map_err(|why| Error::Config(format!("AMQP_QUEUE_BUDGET_BYTES: {why}")))?;
         let url = with_default_query(&args.amqp_url);
         let name = connection_name.to_owned();
         let config = deadpool_lapin::Config {
@@ -73,7 +78,7 @@ impl Broker {
             .map_err(|error| Error::Config(format!("cannot build the AMQP pool: {error}")))?;
         Ok(Self {
             pool,
-            topology: Topology::new(args.amqp_namespace.clone()),
+            topology,
             confirm_timeout: args.confirm_timeout(),
             max_message_bytes: args.amqp_max_message_bytes,
         })
@@ -117,13 +122,15 @@ impl Broker {
         Ok(())
     }
 
-    /// Declares the exchanges, durable queues and bindings of the topology. Idempotent: every service calls it
-    /// at start and after reconnecting; the arguments are the same everywhere, so the broker never sees a
-    /// conflicting redeclaration.
+    /// Declares the exchanges, durable queues and bindings of the topology, on channels of its own. Idempotent:
+    /// every service calls it at start and after reconnecting; the arguments are the same everywhere. A queue
+    /// an older release declared with other arguments is kept as it is, with a warning (see
+    /// [`Broker::declare_queue`]).
     ///
     /// # Errors
-    /// [`Error::Amqp`] when the broker refuses a declaration.
-    pub async fn declare_topology(&self, channel: &Channel) -> Result<(), Error> {
+    /// [`Error::Amqp`] / [`Error::Pool`] when the broker refuses a declaration or cannot be reached.
+    pub async fn declare_topology(&self) -> Result<(), Error> {
+        let channel = self.channel().await?;
         let durable = ExchangeDeclareOptions {
             durable: true,
             ..ExchangeDeclareOptions::default()
@@ -141,9 +148,62 @@ impl Broker {
                 )
                 .await?;
         }
+        let _ = channel.close(200, "exchanges declared".into()).await;
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
         for queue in self.topology.durable_queues() {
-            declare_queue(channel, &queue).await?;
+            self.declare_queue(&queue.name, durable, &queue.arguments, &queue.bindings)
+                .await?;
         }
+        Ok(())
+    }
+
+    /// Declares queue `name` with `options` and `arguments` and binds it, on a channel of its own. When the
+    /// queue exists with other arguments (declared by an older release, before its bounds changed), the
+    /// broker refuses the declaration (`PRECONDITION_FAILED`) and closes the channel: the queue is then kept
+    /// as it is, bound on a fresh channel, and a warning names the migration (docs/operations.md, "Queue
+    /// bounds"). A deployment keeps running through an upgrade; its old queues just miss the new bounds.
+    ///
+    /// # Errors
+    /// [`Error::Amqp`] / [`Error::Pool`] when the broker refuses otherwise or cannot be reached.
+    pub async fn declare_queue(
+        &self,
+        name: &str,
+        options: QueueDeclareOptions,
+        arguments: &[(&'static str, ArgValue)],
+        bindings: &[(String, String)],
+    ) -> Result<(), Error> {
+        let mut channel = self.channel().await?;
+        let declared = channel
+            .queue_declare(name.into(), options, field_table(arguments))
+            .await;
+        if let Err(error) = declared {
+            if !is_precondition_failed(&error) {
+                return Err(error.into());
+            }
+            tracing::warn!(
+                queue = %name,
+                %error,
+                "The queue exists with other arguments (an older release declared it); keeping it as it is. \
+                 It lacks the current bounds until migrated: see docs/operations.md, \"Queue bounds\"."
+            );
+            channel = self.channel().await?;
+            ready_count(&channel, name).await?;
+        }
+        for (exchange, routing_key) in bindings {
+            channel
+                .queue_bind(
+                    name.into(),
+                    exchange.as_str().into(),
+                    routing_key.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        let _ = channel.close(200, "queue declared".into()).await;
         Ok(())
     }
 
@@ -154,10 +214,7 @@ impl Broker {
     /// The last error once the patience is over, or at once when the broker refuses a declaration.
     pub async fn wait_and_declare(&self) -> Result<(), Error> {
         with_backoff("RabbitMQ", STARTUP_PATIENCE, || async {
-            let channel = self.channel().await?;
-            self.declare_topology(&channel).await?;
-            let _ = channel.close(200, "topology declared".into()).await;
-            Ok(())
+            self.declare_topology().await
         })
         .await
     }
@@ -201,35 +258,23 @@ pub async fn ready_count(channel: &Channel, queue: &str) -> Result<u32, Error> {
         .message_count())
 }
 
-async fn declare_queue(channel: &Channel, queue: &QueueSpec) -> Result<(), Error> {
-    let mut arguments = FieldTable::default();
-    for (key, value) in &queue.arguments {
+/// A queue's arguments as AMQP sends them.
+fn field_table(arguments: &[(&'static str, ArgValue)]) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (key, value) in arguments {
         let value = match value {
             ArgValue::Str(text) => AMQPValue::LongString((*text).into()),
             ArgValue::Name(text) => AMQPValue::LongString(text.as_str().into()),
             ArgValue::Int(number) => AMQPValue::LongLongInt(*number),
         };
-        arguments.insert((*key).into(), value);
+        table.insert((*key).into(), value);
     }
-    let options = QueueDeclareOptions {
-        durable: true,
-        ..QueueDeclareOptions::default()
-    };
-    channel
-        .queue_declare(queue.name.as_str().into(), options, arguments)
-        .await?;
-    for (exchange, routing_key) in &queue.bindings {
-        channel
-            .queue_bind(
-                queue.name.as_str().into(),
-                exchange.as_str().into(),
-                routing_key.as_str().into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-    }
-    Ok(())
+    table
+}
+
+/// Whether the broker refused with `PRECONDITION_FAILED` (406): a redeclaration with other arguments.
+fn is_precondition_failed(error: &lapin::Error) -> bool {
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 406)
 }
 
 /// Adds a heartbeat and a connection timeout to the URL's query unless it sets them.

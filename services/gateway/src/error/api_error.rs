@@ -104,6 +104,18 @@ pub enum ApiError {
     /// The broker refused the job because the work queue is full.
     #[error("the job queue is full; retry later")]
     QueueFull,
+    /// Jobs wait too long for a transformer: the gateway refuses new ones until the backlog shrinks.
+    #[error(
+        "the pipeline is overloaded: the oldest queued job has waited {waited_secs:.1} s for a transformer (the limit is {limit_secs} s); retry after `Retry-After` seconds"
+    )]
+    Overloaded {
+        /// How long the oldest queued job has waited.
+        waited_secs: f64,
+        /// The gateway's limit.
+        limit_secs: u64,
+        /// When to retry.
+        retry_after_secs: u64,
+    },
     /// The broker could not be reached or did not confirm the job.
     #[error("the job could not be queued: the message broker is unavailable; retry later")]
     BrokerUnavailable(#[source] imagepipe_common::Error),
@@ -145,6 +157,7 @@ impl ApiError {
             ApiError::OutputNotFound { .. } => ErrorCode::OutputNotFound,
             ApiError::JobInProgress { .. } => ErrorCode::JobInProgress,
             ApiError::QueueFull => ErrorCode::QueueFull,
+            ApiError::Overloaded { .. } => ErrorCode::Overloaded,
             ApiError::BrokerUnavailable(_) | ApiError::DeletionUnannounced(_) => {
                 ErrorCode::BrokerUnavailable
             }
@@ -157,6 +170,9 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::QueueFull => Some(RETRY_AFTER_QUEUE_FULL_SECS),
+            ApiError::Overloaded {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             ApiError::JobInProgress { .. } => Some(RETRY_AFTER_IN_PROGRESS_SECS),
             ApiError::BrokerUnavailable(_)
             | ApiError::DeletionUnannounced(_)

@@ -183,6 +183,11 @@ mod tests {
                 status: crate::error::Unstored::InProgress(imagepipe_proto::v1::JobStatus::Queued),
             },
             ApiError::QueueFull,
+            ApiError::Overloaded {
+                waited_secs: 12.5,
+                limit_secs: 10,
+                retry_after_secs: 5,
+            },
             ApiError::BrokerUnavailable(imagepipe_common::Error::Timeout {
                 what: "a confirm",
                 seconds: 1,

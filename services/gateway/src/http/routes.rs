@@ -13,7 +13,7 @@ use super::{handlers, openapi, request_log, web};
 use crate::{
     auth::{self, ApiKeys},
     error::{ApiError, ErrorCode, handle_rejection},
-    intake::{self, Submitter},
+    intake::{self, Submitter, admission::Admission},
     tracking::{JobStore, Lookup},
 };
 
@@ -105,8 +105,9 @@ const fn job(method: &'static str, template: &'static str, errors: &'static [Err
 use ErrorCode::{
     BodyReadFailed, BrokerUnavailable, EmptyImage, ImageTooLarge, InvalidBase64, InvalidCursor,
     InvalidHeader, InvalidJson, InvalidMultipart, InvalidOption, InvalidQuery, JobFailed,
-    JobInProgress, JobNotFound, MissingImage, NotFound, OutputNotFound, PayloadTooLarge, QueueFull,
-    StoreUnavailable, UnreadableImage, UnsupportedContentType, UnsupportedImageFormat,
+    JobInProgress, JobNotFound, MissingImage, NotFound, OutputNotFound, Overloaded,
+    PayloadTooLarge, QueueFull, StoreUnavailable, UnreadableImage, UnsupportedContentType,
+    UnsupportedImageFormat,
 };
 
 /// Every route the router serves. First match wins when a path is labelled for the request metrics, so a
@@ -139,6 +140,7 @@ pub const ROUTES: &[Route] = &[
             UnreadableImage,
             ImageTooLarge,
             QueueFull,
+            Overloaded,
             BrokerUnavailable,
         ],
     ),
@@ -199,6 +201,8 @@ pub struct AppState {
     pub jobs: Arc<JobStore>,
     /// Memory, then MongoDB.
     pub lookup: Lookup,
+    /// Whether new jobs are taken now.
+    pub admission: Admission,
     /// Largest accepted upload in bytes.
     pub max_upload_bytes: u64,
     /// Largest accepted image in pixels.

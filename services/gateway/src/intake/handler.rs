@@ -60,6 +60,8 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
     B: Buf + Send,
 {
+    // Refused before the body is read: an overloaded pipeline spends nothing on the upload.
+    state.admission.admit()?;
     let request = UploadRequest {
         content_type: content_type.as_deref(),
         content_length,

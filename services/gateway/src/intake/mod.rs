@@ -3,6 +3,7 @@
 //! variants, the image's format and size read from its header, the job published with publisher confirms,
 //! and the OpenAPI description of the options and bodies.
 
+pub mod admission;
 pub mod body;
 pub mod docs;
 pub mod handler;

@@ -9,7 +9,10 @@ use imagepipe_proto::v1::{ImageInfo, ImageResult, JobEvent, JobStatus, job_event
 use quick_cache::{Weighter, sync::Cache};
 use tokio::sync::watch;
 
-use crate::tracking::timeline::{Step, Timeline};
+use crate::tracking::{
+    backlog::Backlog,
+    timeline::{Step, Timeline},
+};
 
 /// Why a job failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +137,7 @@ pub struct JobStore {
     states: Cache<String, Slot>,
     blobs: Cache<String, Blob, BlobWeighter>,
     deleted: Cache<String, ()>,
+    backlog: Backlog,
 }
 
 impl std::fmt::Debug for JobStore {
@@ -142,6 +146,7 @@ impl std::fmt::Debug for JobStore {
             .field("jobs", &self.states.len())
             .field("cached_bytes", &self.blobs.weight())
             .field("tombstones", &self.deleted.len())
+            .field("waiting", &self.backlog.len())
             .finish()
     }
 }
@@ -157,7 +162,14 @@ impl JobStore {
             states: Cache::new(max_jobs.max(16)),
             blobs: Cache::with_weighter(estimated_blobs, cache_bytes, BlobWeighter),
             deleted: Cache::new(max_jobs.clamp(16, MAX_TOMBSTONES)),
+            backlog: Backlog::default(),
         }
+    }
+
+    /// The jobs waiting for a transformer, as the events tell.
+    #[must_use]
+    pub fn backlog(&self) -> &Backlog {
+        &self.backlog
     }
 
     /// The job's state, if this replica knows the job (and it was not deleted).
@@ -206,42 +218,63 @@ impl JobStore {
             self.update(&event.job_id, |state| state.timeline.record(step));
         }
         match event.kind() {
-            job_event::Kind::Accepted | job_event::Kind::Unspecified => {
+            job_event::Kind::Accepted => {
+                self.update(&event.job_id, |_| false);
+                // Another replica's `accepted` may come after the job's start: only a job still queued waits.
+                if self
+                    .state(&event.job_id)
+                    .is_some_and(|state| state.status == JobStatus::Queued)
+                {
+                    self.backlog.queued(&event.job_id);
+                }
+            }
+            job_event::Kind::Unspecified => {
                 self.update(&event.job_id, |_| false);
             }
-            job_event::Kind::Started => self.update(&event.job_id, |state| {
-                let changed = state.status == JobStatus::Queued;
-                if changed {
-                    state.status = JobStatus::Processing;
-                }
-                changed
-            }),
+            job_event::Kind::Started => {
+                self.backlog.left(&event.job_id);
+                self.update(&event.job_id, |state| {
+                    let changed = state.status == JobStatus::Queued;
+                    if changed {
+                        state.status = JobStatus::Processing;
+                    }
+                    changed
+                });
+            }
             // The result (to the accepting replica) or the stored event (to every replica) makes a job final;
             // done and failed events only add to its timeline.
             job_event::Kind::Done | job_event::Kind::Failed => {
-                self.update(&event.job_id, |_| false)
+                self.backlog.left(&event.job_id);
+                self.update(&event.job_id, |_| false);
             }
-            job_event::Kind::Deleted => self.forget(&event.job_id),
-            job_event::Kind::Stored => self.update(&event.job_id, |state| {
-                let mut changed = !state.stored;
-                state.stored = true;
-                if !state.is_final() {
-                    state.status = event.status();
-                    if state.status == JobStatus::Failed {
-                        state.failure = Some(JobFailure {
-                            code: event.error_code.clone(),
-                            message: event.error.clone(),
-                        });
+            job_event::Kind::Deleted => {
+                self.backlog.left(&event.job_id);
+                self.forget(&event.job_id);
+            }
+            job_event::Kind::Stored => {
+                self.backlog.left(&event.job_id);
+                self.update(&event.job_id, |state| {
+                    let mut changed = !state.stored;
+                    state.stored = true;
+                    if !state.is_final() {
+                        state.status = event.status();
+                        if state.status == JobStatus::Failed {
+                            state.failure = Some(JobFailure {
+                                code: event.error_code.clone(),
+                                message: event.error.clone(),
+                            });
+                        }
+                        changed = true;
                     }
-                    changed = true;
-                }
-                changed
-            }),
+                    changed
+                });
+            }
         }
     }
 
     /// Applies a transformer's result for a job this replica accepted, caching every output's bytes.
     pub fn apply_result(&self, result: &ImageResult) {
+        self.backlog.left(&result.job_id);
         let mut outputs = Vec::with_capacity(result.outputs.len());
         for output in &result.outputs {
             let info = output.info.unwrap_or_default();

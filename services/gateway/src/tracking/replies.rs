@@ -13,15 +13,10 @@ use imagepipe_common::{
 };
 use imagepipe_proto::{
     Message,
-    topology::{GATEWAY_QUEUE_EXPIRES_MS, routing},
+    topology::routing,
     v1::{ImageResult, JobEvent, job_event},
 };
-use lapin::{
-    Channel,
-    message::Delivery,
-    options::{QueueBindOptions, QueueDeclareOptions},
-    types::{AMQPValue, FieldTable},
-};
+use lapin::{Channel, message::Delivery, options::QueueDeclareOptions};
 
 use crate::tracking::jobs::JobStore;
 
@@ -80,49 +75,35 @@ impl ReplyHandler {
     }
 }
 
-/// Declares replica `instance`'s reply queue and binds it to its result key and to every job event; returns its
-/// name. Idempotent. The gateway calls it before it serves its first request (so the result of a job it
-/// accepts always has a queue to land in, even before the consumer attaches) and again on every (re)connect.
+/// Declares replica `instance`'s reply queue (bounded: see [`Topology::gateway_queue_arguments`]) and binds it
+/// to its result key and to every job event; returns its name. Idempotent. The gateway calls it before it
+/// serves its first request (so the result of a job it accepts always has a queue to land in, even before the
+/// consumer attaches) and again on every (re)connect.
+///
+/// [`Topology::gateway_queue_arguments`]: imagepipe_proto::topology::Topology::gateway_queue_arguments
 ///
 /// # Errors
 /// [`Error::Amqp`] when the broker refuses the declaration or a binding.
-pub async fn declare_reply_queue(
-    broker: &Broker,
-    channel: &Channel,
-    instance: &str,
-) -> Result<String, Error> {
+pub async fn declare_reply_queue(broker: &Broker, instance: &str) -> Result<String, Error> {
     let topology = broker.topology();
     let queue = topology.gateway_queue(instance);
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-expires".into(),
-        AMQPValue::LongLongInt(GATEWAY_QUEUE_EXPIRES_MS),
-    );
-    channel
-        .queue_declare(
-            queue.as_str().into(),
+    let bindings = [routing::result(instance), routing::EVENTS.to_owned()]
+        .map(|key| (topology.exchange(), key));
+    broker
+        .declare_queue(
+            &queue,
             QueueDeclareOptions::default(),
-            arguments,
+            &topology.gateway_queue_arguments(),
+            &bindings,
         )
         .await?;
-    for key in [routing::result(instance), routing::EVENTS.to_owned()] {
-        channel
-            .queue_bind(
-                queue.as_str().into(),
-                topology.exchange().into(),
-                key.as_str().into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-    }
     Ok(queue)
 }
 
 impl Handler for ReplyHandler {
-    async fn prepare(&self, broker: &Broker, channel: &Channel) -> Result<String, Error> {
-        broker.declare_topology(channel).await?;
-        declare_reply_queue(broker, channel, &self.instance).await
+    async fn prepare(&self, broker: &Broker, _channel: &Channel) -> Result<String, Error> {
+        broker.declare_topology().await?;
+        declare_reply_queue(broker, &self.instance).await
     }
 
     async fn handle(&self, delivery: &Delivery) -> Disposition {

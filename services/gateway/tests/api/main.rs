@@ -7,6 +7,7 @@ mod auth;
 mod delete;
 mod helpers;
 mod logs;
+mod overload;
 mod routing;
 mod shutdown;
 mod submit;

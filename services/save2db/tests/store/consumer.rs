@@ -93,11 +93,8 @@ async fn process_one_decides_what_becomes_of_each_delivery() {
         "save2db-tests",
     )
     .unwrap();
-    let (channel, events) = {
-        let channel = broker.channel().await.unwrap();
-        broker.declare_topology(&channel).await.unwrap();
-        stored_events(&broker).await
-    };
+    broker.declare_topology().await.unwrap();
+    let (channel, events) = stored_events(&broker).await;
     let worker = ArchiveWorker::new(db.store.clone(), Publisher::new(broker.clone()), "s2d-unit");
 
     let garbage = delivery(&ImageArchive::default(), vec![0xff; 16], "job-x");

@@ -22,9 +22,7 @@ use crate::helpers::{EVENT_TIMEOUT, amqp_url, done_archive, unique, wait_for};
 /// A broker on a fresh namespace with its topology declared, and a publisher on it.
 async fn namespace() -> (Broker, Publisher) {
     let broker = Broker::new(&AmqpArgs::new(amqp_url(), unique("t")), "save2db-tests").unwrap();
-    let channel = broker.channel().await.unwrap();
-    broker.declare_topology(&channel).await.unwrap();
-    let _ = channel.close(200, "declared".into()).await;
+    broker.declare_topology().await.unwrap();
     let publisher = Publisher::new(broker.clone());
     (broker, publisher)
 }

@@ -2,7 +2,10 @@
 //! publish the result and the archive, announce the end (`done` or `failed`), and settle the delivery only once
 //! the result and archive are confirmed.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use imagepipe_common::{
     Error as CommonError,
@@ -23,6 +26,15 @@ use super::{
 use imagepipe_engine::{self as engine, Limits};
 
 use crate::presets::Presets;
+
+/// First wait before publishing an archive the broker refused again (the archive queue was full).
+const ARCHIVE_RETRY_FIRST: Duration = Duration::from_millis(50);
+/// Longest wait between two tries of a refused archive: short, so a job moves on soon after room appears.
+const ARCHIVE_RETRY_MAX: Duration = Duration::from_secs(1);
+/// How long a finished job waits at most for room in the archive queue before its delivery is requeued (to
+/// be redone later, or dead-lettered at the delivery limit): long enough to ride out storage being behind or
+/// restarting, short of holding a job forever when nothing stores.
+const ARCHIVE_PATIENCE: Duration = Duration::from_secs(600);
 
 /// The transformer's [`Handler`]: one instance is shared by every delivery in flight.
 #[derive(Debug)]
@@ -221,17 +233,55 @@ impl TransformWorker {
                 .await
         };
         let (archived, replied) = tokio::join!(
-            self.publisher
-                .publish(envelope(routing::ARCHIVE, true), &archive),
+            self.publish_archive(envelope(routing::ARCHIVE, true), &archive),
             publish_result
         );
         archived.and(replied)
     }
+
+    /// Publishes the archive; while the broker refuses it because the archive queue is full (storage is
+    /// behind), holds the job and tries again after a short, growing wait, up to [`ARCHIVE_PATIENCE`]. The
+    /// delivery stays unacknowledged meanwhile, so with every prefetch slot held the transformer takes no new
+    /// job: the transform queue fills instead, and gateways refuse new uploads with `503`. That is the
+    /// pipeline's back-pressure, end to end.
+    async fn publish_archive<M: Message>(
+        &self,
+        envelope: Envelope<'_>,
+        archive: &M,
+    ) -> Result<(), CommonError> {
+        let started = Instant::now();
+        let mut delay = ARCHIVE_RETRY_FIRST;
+        let mut held = None;
+        loop {
+            match self.publisher.publish(envelope, archive).await {
+                Err(CommonError::Nacked { .. }) if started.elapsed() + delay < ARCHIVE_PATIENCE => {
+                    crate::metrics::archive_refused();
+                    if held.is_none() {
+                        tracing::info!(
+                            "The archive queue is full (storage is behind); holding the job until it has room."
+                        );
+                        held = Some(crate::metrics::held_for_archive());
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(ARCHIVE_RETRY_MAX);
+                }
+                outcome => {
+                    if held.is_some() && outcome.is_ok() {
+                        tracing::info!(
+                            held_ms = started.elapsed().as_millis() as u64,
+                            "The archive queue took the held job."
+                        );
+                    }
+                    return outcome;
+                }
+            }
+        }
+    }
 }
 
 impl Handler for TransformWorker {
-    async fn prepare(&self, broker: &Broker, channel: &Channel) -> Result<String, CommonError> {
-        broker.declare_topology(channel).await?;
+    async fn prepare(&self, broker: &Broker, _channel: &Channel) -> Result<String, CommonError> {
+        broker.declare_topology().await?;
         Ok(broker.topology().transform_queue())
     }
 

@@ -45,18 +45,25 @@ pub struct TestApp {
 /// Starts a transformer (2 workers) on a fresh namespace `t-<uuid>`, with a result queue bound for
 /// [`GATEWAY`].
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_queues(None).await
+}
+
+/// [`spawn_app`] with its queues sized from `budget` bytes and messages of at most `max_message` bytes
+/// (`None`: the defaults), the test's broker handle sized the same.
+pub async fn spawn_app_with_queues(sizes: Option<(u64, u64)>) -> TestApp {
     let namespace = unique("t");
     let url = amqp_url();
-    let broker = Broker::new(
-        &AmqpArgs::new(url.clone(), namespace.clone()),
-        "transformer-tests",
-    )
-    .expect("broker handle");
+    let mut args = AmqpArgs::new(url.clone(), namespace.clone());
+    if let Some((budget, max_message)) = sizes {
+        args.amqp_queue_budget_bytes = budget;
+        args.amqp_max_message_bytes = max_message;
+    }
+    let broker = Broker::new(&args, "transformer-tests").expect("broker handle");
     let channel = broker
         .channel()
         .await
         .expect("a channel on the test broker");
-    broker.declare_topology(&channel).await.expect("topology");
+    broker.declare_topology().await.expect("topology");
     let result_queue = broker.topology().gateway_queue(GATEWAY);
     channel
         .queue_declare(
@@ -77,12 +84,18 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("result binding");
 
+    let budget = args.amqp_queue_budget_bytes.to_string();
+    let max_message = args.amqp_max_message_bytes.to_string();
     let config = Config::try_parse_from([
         "imagepipe-transformer",
         "--amqp-url",
         &url,
         "--amqp-namespace",
         &namespace,
+        "--amqp-queue-budget-bytes",
+        &budget,
+        "--amqp-max-message-bytes",
+        &max_message,
         "--http-addr",
         "127.0.0.1:0",
         "--workers",

@@ -225,3 +225,174 @@ async fn a_graceful_stop_finishes_the_jobs_it_holds_and_leaves_the_rest_queued()
     );
     stopped.clean_up().await;
 }
+
+#[tokio::test]
+async fn a_full_archive_queue_holds_finished_jobs_and_stops_taking_new_ones_until_it_has_room() {
+    use imagepipe_common::{Error, amqp::Envelope, metrics::sample_sum};
+    use imagepipe_proto::topology::routing;
+
+    // 1 MB of queues: the archive queue holds 500 kB, a message at most 200 kB.
+    let app = helpers::spawn_app_with_queues(Some((1_000_000, 200_000))).await;
+    let archive_queue = app.broker.topology().archive_queue();
+    let transform_queue = app.broker.topology().transform_queue();
+    let envelope = Envelope {
+        routing_key: routing::ARCHIVE,
+        job_id: "filler",
+        trace_id: "filler",
+        persistent: true,
+        mandatory: true,
+    };
+    // Filled with ever smaller archives until even a small one is refused, whether the broker checks the bound
+    // before or after adding a message.
+    let mut full = false;
+    for size in [150_000, 10_000, 100] {
+        let filler = ImageArchive {
+            job_id: "filler".into(),
+            original: vec![0; size].into(),
+            ..ImageArchive::default()
+        };
+        full = false;
+        for _ in 0..200 {
+            match app.publisher.publish(envelope, &filler).await {
+                Ok(()) => {}
+                Err(Error::Nacked { .. }) => {
+                    full = true;
+                    break;
+                }
+                Err(error) => panic!("publishing a filler archive: {error}"),
+            }
+        }
+    }
+    assert!(
+        full,
+        "the archive queue refuses archives past its byte bound"
+    );
+    let fillers = app.ready_count(&archive_queue).await;
+
+    // Two workers: two jobs are done and held, the third waits in the transform queue.
+    let jobs: Vec<_> = (0..3)
+        .map(|_| {
+            job(
+                png(64, 48),
+                TransformSpec {
+                    width: Some(32),
+                    ..TransformSpec::default()
+                },
+            )
+        })
+        .collect();
+    for job in &jobs {
+        app.submit(job).await;
+    }
+    let held = |want: f64| {
+        let app = &app;
+        async move {
+            wait_for(EVENT_TIMEOUT, || async {
+                let (_, metrics) = app.get_health("/metrics").await;
+                let held = sample_sum(
+                    &metrics,
+                    "imagepipe_transformer_held_jobs",
+                    &[("reason", "archive_full")],
+                );
+                (held == Some(want)).then_some(())
+            })
+            .await
+            .unwrap_or_else(|| panic!("{want} jobs held"));
+        }
+    };
+    held(2.0).await;
+    // Their results went out; their archives did not, and no third job was taken.
+    for _ in 0..2 {
+        let (result, _) = app.next::<ImageResult>(&app.result_queue).await;
+        assert_eq!(result.status(), JobStatus::Done, "{}", result.error);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        app.ready_count(&transform_queue).await,
+        1,
+        "the third job waits"
+    );
+    assert_eq!(app.ready_count(&archive_queue).await, fillers);
+
+    // Storage catches up: the held archives go in, and the third job runs.
+    app.channel
+        .queue_purge(
+            archive_queue.as_str().into(),
+            lapin::options::QueuePurgeOptions::default(),
+        )
+        .await
+        .expect("purge");
+    let mut archived = Vec::new();
+    for _ in 0..3 {
+        let (archive, _) = app.next::<ImageArchive>(&archive_queue).await;
+        assert_eq!(archive.status(), JobStatus::Done);
+        archived.push(archive.job_id);
+    }
+    archived.sort();
+    let mut expected: Vec<_> = jobs.iter().map(|job| job.job_id.clone()).collect();
+    expected.sort();
+    assert_eq!(archived, expected, "each job archived once");
+    held(0.0).await;
+
+    let stopped = app.stop().await;
+    assert_eq!(stopped.ready_count(&transform_queue).await, 0, "all acked");
+    stopped.clean_up().await;
+}
+
+#[tokio::test]
+async fn a_queue_an_older_release_declared_with_other_arguments_is_kept_as_it_is() {
+    use imagepipe_common::{amqp::Broker, config::AmqpArgs, testkit::amqp_url};
+    use lapin::{
+        options::QueueDeclareOptions,
+        types::{AMQPValue, FieldTable},
+    };
+
+    let args = AmqpArgs::new(amqp_url(), imagepipe_common::testkit::unique("t"));
+    let broker = Broker::new(&args, "transformer-tests").unwrap();
+    let channel = broker.channel().await.unwrap();
+    let archive_queue = broker.topology().archive_queue();
+    // As an older release declared it: quorum, unbounded.
+    let mut old = FieldTable::default();
+    old.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    channel
+        .queue_declare(
+            archive_queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            old,
+        )
+        .await
+        .unwrap();
+
+    broker
+        .declare_topology()
+        .await
+        .expect("a service starts on the old queue instead of failing");
+    // The old queue is bound as the new one would be: an archive reaches it.
+    let publisher = imagepipe_common::amqp::Publisher::new(broker.clone());
+    let archive = ImageArchive {
+        job_id: "j".into(),
+        ..ImageArchive::default()
+    };
+    let envelope = imagepipe_common::amqp::Envelope {
+        routing_key: imagepipe_proto::topology::routing::ARCHIVE,
+        job_id: "j",
+        trace_id: "t",
+        persistent: true,
+        mandatory: true,
+    };
+    publisher.publish(envelope, &archive).await.expect("routed");
+    assert_eq!(
+        imagepipe_common::amqp::ready_count(&channel, &archive_queue)
+            .await
+            .unwrap(),
+        1
+    );
+    publisher.close().await;
+    broker.delete_topology().await.unwrap();
+}

@@ -1,0 +1,151 @@
+//! Load shedding: whether the gateway takes a new job now. When the oldest job waiting for a transformer has
+//! waited longer than `GATEWAY_MAX_QUEUE_WAIT_SECS`, the pipeline is behind; a new job would only wait longer,
+//! so `POST /image` answers `503 overloaded` with `Retry-After` before reading the upload, until the backlog
+//! shrinks. The transform queue's byte and length bounds stay the broker's last word (`503 queue_full`); this
+//! limit acts well before them, so the queues never hold more than minutes of work and the broker's memory
+//! alarm stays far off.
+//!
+//! The wait comes from [`Backlog`], which every replica keeps from the job events, so all replicas refuse and
+//! recover together. Storage falling behind reaches here too: transformers hold jobs whose archive the full
+//! archive queue refuses, stop taking new ones, and the queued jobs' wait grows.
+
+use std::{sync::Arc, time::Duration};
+
+use serde::Serialize;
+
+use crate::{error::ApiError, tracking::JobStore};
+
+/// Shortest and longest `Retry-After` of an `overloaded` answer, in seconds.
+const RETRY_AFTER_SECS: (u64, u64) = (1, 60);
+
+/// Decides whether new jobs are taken.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    jobs: Arc<JobStore>,
+    max_wait: Option<Duration>,
+}
+
+/// The pipeline's load as this replica sees it (`/readyz` shows it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Load {
+    /// `ok` or `overloaded`.
+    pub status: &'static str,
+    /// Jobs waiting for a transformer.
+    pub queued: usize,
+    /// How long the oldest of them has waited, in seconds.
+    pub oldest_wait_secs: f64,
+    /// The limit past which new jobs are refused, in seconds (absent: never refused).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_secs: Option<u64>,
+}
+
+impl Admission {
+    /// Sheds load once the oldest queued job of `jobs` has waited `max_wait` (`None`: never).
+    #[must_use]
+    pub fn new(jobs: Arc<JobStore>, max_wait: Option<Duration>) -> Self {
+        Self { jobs, max_wait }
+    }
+
+    /// Whether a new job may come in now.
+    ///
+    /// # Errors
+    /// [`ApiError::Overloaded`] while jobs wait longer than the limit, with a `Retry-After` of half the limit
+    /// or the wait beyond it, whichever is longer (1–60 s).
+    pub fn admit(&self) -> Result<(), ApiError> {
+        let Some(limit) = self.max_wait else {
+            return Ok(());
+        };
+        match self.jobs.backlog().oldest_wait() {
+            Some(waited) if waited > limit => {
+                let retry = (limit / 2).max(waited - limit).as_secs_f64().ceil() as u64;
+                crate::metrics::overloaded();
+                Err(ApiError::Overloaded {
+                    waited_secs: waited.as_secs_f64(),
+                    limit_secs: limit.as_secs(),
+                    retry_after_secs: retry.clamp(RETRY_AFTER_SECS.0, RETRY_AFTER_SECS.1),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The load now.
+    #[must_use]
+    pub fn load(&self) -> Load {
+        let backlog = self.jobs.backlog();
+        let waited = backlog.oldest_wait().unwrap_or_default();
+        let overloaded = self.max_wait.is_some_and(|limit| waited > limit);
+        Load {
+            status: if overloaded { "overloaded" } else { "ok" },
+            queued: backlog.len(),
+            oldest_wait_secs: (waited.as_secs_f64() * 10.0).round() / 10.0,
+            limit_secs: self.max_wait.map(|limit| limit.as_secs()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imagepipe_proto::v1::{JobEvent, JobStatus, job_event};
+
+    use super::*;
+
+    fn accepted(jobs: &JobStore, id: &str) {
+        jobs.apply_event(&JobEvent {
+            job_id: id.into(),
+            kind: job_event::Kind::Accepted as i32,
+            status: JobStatus::Queued as i32,
+            ..JobEvent::default()
+        });
+    }
+
+    #[test]
+    fn refuses_while_the_oldest_job_waits_past_the_limit_and_recovers_when_it_starts() {
+        let jobs = Arc::new(JobStore::new(100, 1 << 20));
+        let admission = Admission::new(Arc::clone(&jobs), Some(Duration::from_secs(10)));
+        assert!(admission.admit().is_ok());
+        accepted(&jobs, "a");
+        assert!(admission.admit().is_ok());
+        assert_eq!(admission.load().status, "ok");
+        // Waits are measured with std's monotonic clock: sleep for real, briefly, with a tiny limit instead.
+        let admission = Admission::new(Arc::clone(&jobs), Some(Duration::from_millis(1)));
+        std::thread::sleep(Duration::from_millis(5));
+        let error = admission.admit().unwrap_err();
+        assert_eq!(error.code(), crate::error::ErrorCode::Overloaded);
+        assert_eq!(error.retry_after_secs(), Some(1));
+        let load = admission.load();
+        assert_eq!((load.status, load.queued), ("overloaded", 1));
+        jobs.apply_event(&JobEvent {
+            job_id: "a".into(),
+            kind: job_event::Kind::Started as i32,
+            status: JobStatus::Processing as i32,
+            ..JobEvent::default()
+        });
+        assert!(admission.admit().is_ok());
+        assert_eq!(admission.load().queued, 0);
+    }
+
+    #[test]
+    fn an_accepted_event_after_the_start_does_not_count_the_job_as_waiting() {
+        let jobs = Arc::new(JobStore::new(100, 1 << 20));
+        jobs.apply_event(&JobEvent {
+            job_id: "a".into(),
+            kind: job_event::Kind::Started as i32,
+            status: JobStatus::Processing as i32,
+            ..JobEvent::default()
+        });
+        accepted(&jobs, "a");
+        assert!(jobs.backlog().is_empty());
+    }
+
+    #[test]
+    fn without_a_limit_it_never_refuses() {
+        let jobs = Arc::new(JobStore::new(100, 1 << 20));
+        accepted(&jobs, "a");
+        let admission = Admission::new(jobs, None);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(admission.admit().is_ok());
+        assert_eq!(admission.load().limit_secs, None);
+        assert_eq!(admission.load().status, "ok");
+    }
+}

@@ -1,0 +1,148 @@
+//! How long the oldest job still waiting for a transformer has waited, as this replica sees it: the signal the
+//! gateway sheds load on (`503 overloaded`, see [`crate::intake::admission`]).
+//!
+//! Every replica hears every job's `accepted` and `started` events on its reply queue, so each one keeps the
+//! same picture of the shared transform queue without asking the broker. Waits are measured on this replica's
+//! own monotonic clock from the moment it heard of the job, so clocks of other machines never enter. A job
+//! leaves the backlog when it starts, ends, or is deleted; one whose start this replica never heard of (a reply
+//! queue that overflowed) is dropped after [`Backlog::FORGET_AFTER`] rather than counted forever.
+
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// Jobs heard of and not started yet, oldest first.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Jobs in the order this replica heard of them; some may have started since (see `waiting`).
+    order: VecDeque<(Instant, String)>,
+    /// Jobs of `order` still waiting.
+    waiting: HashSet<String>,
+}
+
+impl Backlog {
+    /// How long a job may wait before this replica assumes it missed the job's start (its gateways refuse new
+    /// work long before a real backlog gets this old).
+    pub const FORGET_AFTER: Duration = Duration::from_secs(600);
+
+    /// A job was accepted (by any replica): it waits from now. Heard twice, it keeps its first time.
+    pub fn queued(&self, job_id: &str) {
+        self.queued_at(job_id, Instant::now());
+    }
+
+    /// The job started, ended or went: it no longer waits.
+    pub fn left(&self, job_id: &str) {
+        let mut inner = self.lock();
+        inner.waiting.remove(job_id);
+        // Keep `order` short when jobs leave in the order they came, the usual case.
+        while inner
+            .order
+            .front()
+            .is_some_and(|(_, id)| !inner.waiting.contains(id))
+        {
+            inner.order.pop_front();
+        }
+    }
+
+    /// How long the oldest waiting job has waited, if any job waits.
+    #[must_use]
+    pub fn oldest_wait(&self) -> Option<Duration> {
+        self.oldest_wait_at(Instant::now())
+    }
+
+    /// Jobs waiting.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().waiting.len()
+    }
+
+    /// Whether no job waits.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn queued_at(&self, job_id: &str, at: Instant) {
+        let mut inner = self.lock();
+        if inner.waiting.insert(job_id.to_owned()) {
+            inner.order.push_back((at, job_id.to_owned()));
+        }
+    }
+
+    fn oldest_wait_at(&self, now: Instant) -> Option<Duration> {
+        let mut inner = self.lock();
+        while let Some((since, id)) = inner.order.front() {
+            let waited = now.saturating_duration_since(*since);
+            if inner.waiting.contains(id) && waited < Self::FORGET_AFTER {
+                return Some(waited);
+            }
+            let (_, id) = inner.order.pop_front().expect("a front element");
+            inner.waiting.remove(&id);
+        }
+        None
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // The critical sections cannot panic midway; a poisoned lock still holds consistent data.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_waiting_job_sets_the_wait() {
+        let backlog = Backlog::default();
+        let t0 = Instant::now();
+        assert_eq!(backlog.oldest_wait_at(t0), None);
+        backlog.queued_at("a", t0);
+        backlog.queued_at("b", t0 + Duration::from_secs(2));
+        backlog.queued_at("a", t0 + Duration::from_secs(3));
+        assert_eq!(backlog.len(), 2, "a job heard twice counts once");
+        let now = t0 + Duration::from_secs(5);
+        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(5)));
+        backlog.left("a");
+        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(3)));
+        backlog.left("b");
+        assert_eq!(backlog.oldest_wait_at(now), None);
+        assert!(backlog.is_empty());
+        assert!(backlog.lock().order.is_empty());
+    }
+
+    #[test]
+    fn a_job_that_leaves_out_of_order_is_skipped_later() {
+        let backlog = Backlog::default();
+        let t0 = Instant::now();
+        for (n, id) in ["a", "b", "c"].iter().enumerate() {
+            backlog.queued_at(id, t0 + Duration::from_secs(n as u64));
+        }
+        backlog.left("b");
+        let now = t0 + Duration::from_secs(10);
+        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(10)));
+        backlog.left("a");
+        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(8)));
+        assert_eq!(backlog.lock().order.len(), 1);
+    }
+
+    #[test]
+    fn a_job_whose_start_was_missed_is_forgotten() {
+        let backlog = Backlog::default();
+        let t0 = Instant::now();
+        backlog.queued_at("lost", t0);
+        backlog.queued_at("recent", t0 + Backlog::FORGET_AFTER);
+        let now = t0 + Backlog::FORGET_AFTER + Duration::from_secs(1);
+        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(1)));
+        assert_eq!(backlog.len(), 1);
+    }
+}
