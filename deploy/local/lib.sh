@@ -3,9 +3,13 @@
 # Functions shared by deploy/local/up, down and test. Source it; it does nothing by itself.
 #
 # State lives in .imagepipe/ at the repository root (git-ignored):
-#   venv/          Python virtualenv with SecantusDB (the local MongoDB-protocol server)
-#   mongo-data/    SecantusDB's data when started by `up` (`test` keeps its data in memory)
+#   venv/          Python virtualenv with SecantusDB (the local MongoDB-protocol server, `python`)
+#   secantus-rs/   secantus-mdb built from crates.io (the same server in Rust, `rust`): bin/secantusd-rs
+#   mongo-data/    SecantusDB's data when started by `up` (`test` keeps its data in memory);
+#                  mongo-data-rs/ when the server is the Rust one
 #   run/<name>.pid pid of each process the scripts started (gateway, transformer, save2db, secantusdb)
+#   run/database-server
+#                  which MongoDB-protocol server the scripts started (kind, binary, version)
 #   run/rabbitmq.started
 #                  present when the scripts started RabbitMQ; holds the node name `down` stops
 #   log/<name>.log output of each of those processes
@@ -18,10 +22,19 @@ STATE_DIR="${IMAGEPIPE_STATE_DIR:-$IMAGEPIPE_ROOT/.imagepipe}"
 RUN_DIR="$STATE_DIR/run"
 LOG_DIR="$STATE_DIR/log"
 VENV_DIR="$STATE_DIR/venv"
-# shellcheck disable=SC2034 # used by the scripts that source this file
-MONGO_DATA_DIR="$STATE_DIR/mongo-data"
 
 SECANTUS_REQUIREMENT='SecantusDB==0.7.0b3'
+# The Rust build of the same server (crate secantus-mdb, binary secantusd-rs): about half the CPU per job of the
+# Python one, but built from source on first use (about 15 minutes on 2 cores). Its crates ask for a newer Rust
+# than they need, hence --ignore-rust-version.
+SECANTUS_RS_CRATE='secantus-mdb'
+SECANTUS_RS_VERSION='0.5.3-beta.196'
+SECANTUS_RS_DIR="$STATE_DIR/secantus-rs"
+
+# Which MongoDB-protocol server the scripts start when none answers: `python` (SecantusDB from PyPI, installed in
+# seconds; the default of up and test) or `rust` (secantus-mdb from crates.io; the default of bench).
+# `deploy/local/up --database python|rust` overrides it.
+DATABASE_SERVER="${IMAGEPIPE_DATABASE_SERVER:-python}"
 RABBITMQ_CONSOLE_PORT="${RABBITMQ_CONSOLE_PORT:-15672}"
 # Seconds a service gets to answer /readyz, and to stop after SIGTERM before it is killed.
 READY_TIMEOUT="${IMAGEPIPE_READY_TIMEOUT:-90}"
@@ -337,6 +350,146 @@ ensure_secantus_venv() {
   printf '%s\n' "$SECANTUS_REQUIREMENT" >"$marker"
 }
 
+# Builds secantus-mdb (pinned above) from crates.io into .imagepipe/secantus-rs, once per pin: `cargo install
+# --locked` (the crate's own Cargo.lock), with a target folder of its own under .imagepipe/ so that the workspace's
+# target/ is left alone. The target folder is kept when the build fails, so a second try resumes it.
+ensure_secantus_rs() {
+  local marker="$SECANTUS_RS_DIR/.installed" wanted="$SECANTUS_RS_CRATE $SECANTUS_RS_VERSION"
+  local target_dir="$STATE_DIR/secantus-rs-target"
+  if [[ -x $SECANTUS_RS_DIR/bin/secantusd-rs && -f $marker && $(<"$marker") == "$wanted" ]]; then
+    return 0
+  fi
+  ensure_build_deps
+  # WiredTiger, which the server embeds, builds with cmake and a C compiler.
+  command -v cmake >/dev/null 2>&1 || apt_install cmake
+  mkdir -p "$STATE_DIR"
+  log "Building $wanted into ${SECANTUS_RS_DIR#"$IMAGEPIPE_ROOT"/} (cargo install; once, about 15 minutes on 2 cores)"
+  CARGO_TARGET_DIR="$target_dir" cargo install --locked --ignore-rust-version \
+    --root "$SECANTUS_RS_DIR" --version "$SECANTUS_RS_VERSION" "$SECANTUS_RS_CRATE" ||
+    die "building $wanted failed (its output is above); re-run to resume, or use IMAGEPIPE_DATABASE_SERVER=python."
+  printf '%s\n' "$wanted" >"$marker"
+  rm -rf "$target_dir"
+}
+
+# Dies unless NAME is a database server the scripts know: python or rust.
+check_database_server() {
+  case $1 in
+    python | rust) ;;
+    *) die "unknown database server '$1' (IMAGEPIPE_DATABASE_SERVER or --database): use python or rust." ;;
+  esac
+}
+
+# Where `up` keeps the data of the selected server (the two do not share a data folder).
+database_data_dir() {
+  case $DATABASE_SERVER in
+    rust) printf '%s\n' "$STATE_DIR/mongo-data-rs" ;;
+    *) printf '%s\n' "$STATE_DIR/mongo-data" ;;
+  esac
+}
+
+# Installs the selected server when missing and sets DATABASE_SERVER_BINARY to its binary.
+install_database_server() {
+  case $DATABASE_SERVER in
+    python)
+      ensure_secantus_venv
+      DATABASE_SERVER_BINARY="$VENV_DIR/bin/secantusd-py"
+      ;;
+    rust)
+      ensure_secantus_rs
+      DATABASE_SERVER_BINARY="$SECANTUS_RS_DIR/bin/secantusd-rs"
+      ;;
+  esac
+}
+
+# One line on the MongoDB-protocol server at MONGODB_URI: the one the scripts started (from run/database-server),
+# else what listens on the port when it is local.
+describe_database_server() {
+  local host port pid record listener
+  read -r host port < <(url_host_port "$MONGODB_URI" 27017)
+  pid=$(recorded_pid secantusdb secantusd)
+  if [[ -n $pid && -f $RUN_DIR/database-server ]]; then
+    record=$(<"$RUN_DIR/database-server")
+    printf '%s on %s:%s, started by these scripts (pid %s)\n' "$record" "$host" "$port" "$pid"
+    return 0
+  fi
+  if is_local_host "$host" && command -v ss >/dev/null 2>&1; then
+    listener=$(ss -Hltnp "sport = :$port" 2>/dev/null |
+      sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1 (pid \2)/p' | head -n 1)
+  fi
+  printf 'a server already running on %s:%s, not started by these scripts%s\n' "$host" "$port" \
+    "${listener:+: $listener}"
+}
+
+# Warns when the server the scripts started and left running is not the one DATABASE_SERVER asks for.
+warn_other_database_server() {
+  local running=
+  if [[ -f $RUN_DIR/database-server && -n $(recorded_pid secantusdb secantusd) ]]; then
+    read -r running _ <"$RUN_DIR/database-server"
+  fi
+  if [[ -n $running && $running != "$DATABASE_SERVER" ]]; then
+    warn "the $DATABASE_SERVER database server was asked for, but the $running one the scripts started runs;" \
+      "using it (deploy/local/down stops it)."
+  fi
+  return 0
+}
+
+# Makes sure a MongoDB-protocol server answers at MONGODB_URI: when the URI is local and nothing listens, starts
+# the selected SecantusDB (DATABASE_SERVER: python or rust, installing it first) there, storing its data in
+# STORAGE (a directory, or :memory:). One that already answers is used as it is, whichever it is.
+ensure_mongo() {
+  local storage=$1 host port binary name i pid
+  check_database_server "$DATABASE_SERVER"
+  read -r host port < <(url_host_port "$MONGODB_URI" 27017)
+  if port_open "$host" "$port"; then
+    log "MongoDB-protocol server answers: $(describe_database_server)"
+    warn_other_database_server
+    return 0
+  fi
+  is_local_host "$host" ||
+    die "MongoDB does not answer at $host:$port (MONGODB_URI). Start it, or unset MONGODB_URI to use a local one."
+  install_database_server
+  binary=$DATABASE_SERVER_BINARY
+  name=${binary##*/}
+  state_dirs
+  if [[ $storage == :memory: && $DATABASE_SERVER == rust ]]; then
+    # secantusd-py takes :memory: for a throw-away folder it removes at exit; secantusd-rs has no such mode (it
+    # would make a folder named ":memory:"), so it gets a throw-away folder that stop_mongo removes.
+    storage=$(mktemp -d "${TMPDIR:-/tmp}/imagepipe-secantusd-rs.XXXXXX")
+    printf '%s\n' "$storage" >"$RUN_DIR/secantusdb.ephemeral"
+  fi
+  [[ $storage == :memory: ]] || mkdir -p "$storage"
+  log "Starting SecantusDB ($DATABASE_SERVER, $name) on $host:$port (storage: ${storage#"$IMAGEPIPE_ROOT"/})"
+  spawn secantusdb "$binary" --host "$host" --port "$port" --storage-path "$storage"
+  case $DATABASE_SERVER in
+    python) printf 'python %s (%s)\n' "$name" "$SECANTUS_REQUIREMENT" ;;
+    rust) printf 'rust %s (%s %s)\n' "$name" "$SECANTUS_RS_CRATE" "$SECANTUS_RS_VERSION" ;;
+  esac >"$RUN_DIR/database-server"
+  pid=$(<"$(pid_file secantusdb)")
+  for ((i = 0; i < 120; i++)); do
+    port_open "$host" "$port" && break
+    alive "$pid" || {
+      tail -n 20 "$LOG_DIR/secantusdb.log" >&2
+      die "SecantusDB ($name) exited; its log is $LOG_DIR/secantusdb.log"
+    }
+    sleep 0.5
+  done
+  port_open "$host" "$port" || die "SecantusDB ($name) did not answer on $host:$port within 60s."
+  log "MongoDB-protocol server answers on $host:$port"
+}
+
+# Stops the SecantusDB the scripts started, Python or Rust (both binaries are named secantusd-*), and removes the
+# throw-away data folder of one started with :memory:.
+stop_mongo() {
+  local file="$RUN_DIR/secantusdb.ephemeral" data
+  stop_recorded secantusdb secantusd
+  rm -f "$RUN_DIR/database-server"
+  if [[ -f $file ]]; then
+    data=$(<"$file")
+    [[ $data == */imagepipe-secantusd-rs.* ]] && rm -rf "$data"
+    rm -f "$file"
+  fi
+}
+
 # ---- schemathesis (for the system suite's contract test) ------------------------------------------------------
 
 SCHEMATHESIS_VENV_DIR="$STATE_DIR/schemathesis-venv"
@@ -396,36 +549,7 @@ ensure_node() {
   (($(node_major) >= 20)) || die "Node.js 20 or later is needed for the browser test; found $(node --version)."
 }
 
-# Makes sure a MongoDB-protocol server answers at MONGODB_URI: when the URI is local and nothing listens,
-# starts SecantusDB there, storing its data in STORAGE (a directory, or :memory:).
-ensure_mongo() {
-  local storage=$1 host port
-  read -r host port < <(url_host_port "$MONGODB_URI" 27017)
-  if port_open "$host" "$port"; then
-    log "MongoDB-protocol server answers on $host:$port"
-    return 0
-  fi
-  is_local_host "$host" ||
-    die "MongoDB does not answer at $host:$port (MONGODB_URI). Start it, or unset MONGODB_URI to use a local one."
-  ensure_secantus_venv
-  [[ $storage == :memory: ]] || mkdir -p "$storage"
-  log "Starting SecantusDB on $host:$port (storage: ${storage#"$IMAGEPIPE_ROOT"/})"
-  spawn secantusdb "$VENV_DIR/bin/secantusd-py" --host "$host" --port "$port" --storage-path "$storage"
-  local i pid
-  pid=$(<"$(pid_file secantusdb)")
-  for ((i = 0; i < 120; i++)); do
-    port_open "$host" "$port" && break
-    alive "$pid" || {
-      tail -n 20 "$LOG_DIR/secantusdb.log" >&2
-      die "SecantusDB exited; its log is $LOG_DIR/secantusdb.log"
-    }
-    sleep 0.5
-  done
-  port_open "$host" "$port" || die "SecantusDB did not answer on $host:$port within 60s."
-  log "MongoDB-protocol server answers on $host:$port"
-}
 
-stop_mongo() { stop_recorded secantusdb secantusd-py; }
 
 # ---- the services -------------------------------------------------------------------------------------------
 
