@@ -106,10 +106,10 @@ pub enum ApiError {
     QueueFull,
     /// Jobs wait too long for a transformer: the gateway refuses new ones until the backlog shrinks.
     #[error(
-        "the pipeline is overloaded: the oldest queued job has waited {waited_secs:.1} s for a transformer (the limit is {limit_secs} s); retry after `Retry-After` seconds"
+        "the pipeline is overloaded: a new job would wait about {waited_secs:.1} s for a transformer (the limit is {limit_secs} s); retry after `Retry-After` seconds"
     )]
     Overloaded {
-        /// How long the oldest queued job has waited.
+        /// How long a new job would wait to start.
         waited_secs: f64,
         /// The gateway's limit.
         limit_secs: u64,

@@ -231,6 +231,7 @@ pub fn routes(
         .and(warp::query::<Vec<(String, String)>>())
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::header::optional::<String>("expect"))
         .and(warp::body::stream())
         .and_then(intake::handler::submit);
     let if_none_match = || warp::header::optional::<String>("if-none-match");

@@ -1,13 +1,19 @@
-//! Load shedding: whether the gateway takes a new job now. When the oldest job waiting for a transformer has
-//! waited longer than `GATEWAY_MAX_QUEUE_WAIT_SECS`, the pipeline is behind; a new job would only wait longer,
-//! so `POST /image` answers `503 overloaded` with `Retry-After` before reading the upload, until the backlog
-//! shrinks. The transform queue's byte and length bounds stay the broker's last word (`503 queue_full`); this
-//! limit acts well before them, so the queues never hold more than minutes of work and the broker's memory
-//! alarm stays far off.
+//! Load shedding: whether the gateway takes a new job now. A new job would wait about as long as the jobs
+//! queued ahead of it take to start: their number divided by the rate at which jobs start. When that predicted
+//! wait, or the wait of the oldest queued job, is over `GATEWAY_MAX_QUEUE_WAIT_SECS`, the pipeline is behind and
+//! `POST /image` answers `503 overloaded` with `Retry-After`, until the backlog shrinks. The prediction counts
+//! each job the moment it is accepted, so the gateway stops admitting as soon as the queue holds the limit's worth
+//! of work, one request at a time, instead of noticing only once jobs have waited that long (which lets a queue
+//! fill in bursts and overshoot). The oldest wait is the backstop while nothing starts at all. The transform
+//! queue's byte and length bounds stay the broker's last word (`503 queue_full`); this limit acts well before
+//! them, so the queues never hold more than the limit's worth of work and the broker's memory alarm stays far
+//! off.
 //!
-//! The wait comes from [`Backlog`], which every replica keeps from the job events, so all replicas refuse and
+//! The figures come from [`Backlog`], which every replica keeps from the job events, so all replicas refuse and
 //! recover together. Storage falling behind reaches here too: transformers hold jobs whose archive the full
-//! archive queue refuses, stop taking new ones, and the queued jobs' wait grows.
+//! archive queue refuses, stop taking new ones, and the start rate falls.
+//!
+//! [`Backlog`]: crate::tracking::backlog::Backlog
 
 use std::{sync::Arc, time::Duration};
 
@@ -34,6 +40,11 @@ pub struct Load {
     pub queued: usize,
     /// How long the oldest of them has waited, in seconds.
     pub oldest_wait_secs: f64,
+    /// Jobs started per second, over the last 10 s.
+    pub starts_per_sec: f64,
+    /// How long a job accepted now would wait to start, as far as the gateway can tell: the queue's length
+    /// over the start rate, or the oldest wait if longer; what the limit is held against.
+    pub expected_wait_secs: f64,
     /// The limit past which new jobs are refused, in seconds (absent: never refused).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_secs: Option<u64>,
@@ -49,38 +60,54 @@ impl Admission {
     /// Whether a new job may come in now.
     ///
     /// # Errors
-    /// [`ApiError::Overloaded`] while jobs wait longer than the limit, with a `Retry-After` of half the limit
-    /// or the wait beyond it, whichever is longer (1–60 s).
+    /// [`ApiError::Overloaded`] while the predicted or the oldest wait is over the limit, with a `Retry-After`
+    /// of half the limit or the wait beyond it, whichever is longer (1–60 s).
     pub fn admit(&self) -> Result<(), ApiError> {
         let Some(limit) = self.max_wait else {
             return Ok(());
         };
-        match self.jobs.backlog().oldest_wait() {
-            Some(waited) if waited > limit => {
-                let retry = (limit / 2).max(waited - limit).as_secs_f64().ceil() as u64;
-                crate::metrics::overloaded();
-                Err(ApiError::Overloaded {
-                    waited_secs: waited.as_secs_f64(),
-                    limit_secs: limit.as_secs(),
-                    retry_after_secs: retry.clamp(RETRY_AFTER_SECS.0, RETRY_AFTER_SECS.1),
-                })
-            }
-            _ => Ok(()),
+        let wait = self.wait();
+        if wait <= limit {
+            return Ok(());
         }
+        let retry = (limit / 2).max(wait - limit).as_secs_f64().ceil() as u64;
+        crate::metrics::overloaded();
+        Err(ApiError::Overloaded {
+            waited_secs: wait.as_secs_f64(),
+            limit_secs: limit.as_secs(),
+            retry_after_secs: retry.clamp(RETRY_AFTER_SECS.0, RETRY_AFTER_SECS.1),
+        })
     }
 
     /// The load now.
     #[must_use]
     pub fn load(&self) -> Load {
         let backlog = self.jobs.backlog();
-        let waited = backlog.oldest_wait().unwrap_or_default();
-        let overloaded = self.max_wait.is_some_and(|limit| waited > limit);
+        let wait = self.wait();
+        let overloaded = self.max_wait.is_some_and(|limit| wait > limit);
+        let tenths = |seconds: f64| (seconds * 10.0).round() / 10.0;
         Load {
             status: if overloaded { "overloaded" } else { "ok" },
             queued: backlog.len(),
-            oldest_wait_secs: (waited.as_secs_f64() * 10.0).round() / 10.0,
+            oldest_wait_secs: tenths(backlog.oldest_wait().unwrap_or_default().as_secs_f64()),
+            starts_per_sec: tenths(backlog.start_rate()),
+            expected_wait_secs: tenths(wait.as_secs_f64()),
             limit_secs: self.max_wait.map(|limit| limit.as_secs()),
         }
+    }
+
+    /// How long a job accepted now would wait to start, as far as this replica can tell: the queue's length
+    /// over the start rate, or the oldest job's wait if longer (or if no job started lately).
+    fn wait(&self) -> Duration {
+        let backlog = self.jobs.backlog();
+        let oldest = backlog.oldest_wait().unwrap_or_default();
+        let rate = backlog.start_rate();
+        let predicted = if rate > 0.0 {
+            Duration::try_from_secs_f64(backlog.len() as f64 / rate).unwrap_or(Duration::MAX)
+        } else {
+            Duration::ZERO
+        };
+        oldest.max(predicted)
     }
 }
 
@@ -136,6 +163,37 @@ mod tests {
         });
         accepted(&jobs, "a");
         assert!(jobs.backlog().is_empty());
+    }
+
+    #[test]
+    fn a_queue_longer_than_the_limit_s_worth_of_starts_refuses_at_once() {
+        let jobs = Arc::new(JobStore::new(1000, 1 << 20));
+        let started = |id: &str| {
+            jobs.apply_event(&JobEvent {
+                job_id: id.into(),
+                kind: job_event::Kind::Started as i32,
+                status: JobStatus::Processing as i32,
+                ..JobEvent::default()
+            });
+        };
+        // 20 starts in the rate window: 2 jobs/s. A 10 s limit takes 20 queued jobs, not 21.
+        for n in 0..20 {
+            let id = format!("s{n}");
+            accepted(&jobs, &id);
+            started(&id);
+        }
+        let admission = Admission::new(Arc::clone(&jobs), Some(Duration::from_secs(10)));
+        for n in 0..20 {
+            accepted(&jobs, &format!("q{n}"));
+        }
+        assert!(admission.admit().is_ok(), "{:?}", admission.load());
+        accepted(&jobs, "one-more");
+        let error = admission.admit().unwrap_err();
+        assert_eq!(error.code(), crate::error::ErrorCode::Overloaded);
+        let load = admission.load();
+        assert_eq!(load.status, "overloaded");
+        assert_eq!(load.starts_per_sec, 2.0);
+        assert_eq!(load.expected_wait_secs, 10.5);
     }
 
     #[test]

@@ -52,6 +52,23 @@ pub struct UploadRequest<'a> {
     pub max_bytes: u64,
 }
 
+/// Reads `body` to its end without keeping it, stopping past `limit` bytes or at a read error: for an upload
+/// refused before it was read, so that its client gets the answer instead of a reset connection.
+pub async fn discard<S, B>(body: S, limit: u64)
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send,
+    B: Buf + Send,
+{
+    let mut body = std::pin::pin!(body);
+    let mut read = 0_u64;
+    while let Some(Ok(chunk)) = body.next().await {
+        read += chunk.remaining() as u64;
+        if read > limit {
+            break;
+        }
+    }
+}
+
 /// Reads the upload in `body`.
 ///
 /// # Errors

@@ -23,6 +23,11 @@ use crate::{
     tracking::JobState,
 };
 
+/// Whether the request's `Expect` asks for `100 Continue` before its body.
+fn expects_continue(expect: Option<&str>) -> bool {
+    expect.is_some_and(|value| value.trim().eq_ignore_ascii_case("100-continue"))
+}
+
 #[utoipa::path(
     post,
     path = "/image",
@@ -54,14 +59,22 @@ pub async fn submit<S, B>(
     query: Vec<(String, String)>,
     content_type: Option<String>,
     content_length: Option<u64>,
+    expect: Option<String>,
     body: S,
 ) -> Result<warp::reply::Response, Rejection>
 where
     S: Stream<Item = Result<B, warp::Error>> + Send + 'static,
     B: Buf + Send,
 {
-    // Refused before the body is read: an overloaded pipeline spends nothing on the upload.
-    state.admission.admit()?;
+    if let Err(refusal) = state.admission.admit() {
+        // A client waiting for `100 Continue` has sent no body yet: it gets the answer at once. Any other is
+        // sending its upload now: it is read to the end and dropped (up to the upload limit), so the client reads
+        // this answer rather than a connection reset mid-upload. Nothing of it is decoded or queued.
+        if !expects_continue(expect.as_deref()) {
+            body::discard(body, state.max_upload_bytes).await;
+        }
+        return Err(refusal.into());
+    }
     let request = UploadRequest {
         content_type: content_type.as_deref(),
         content_length,

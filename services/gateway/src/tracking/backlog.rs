@@ -1,5 +1,6 @@
-//! How long the oldest job still waiting for a transformer has waited, as this replica sees it: the signal the
-//! gateway sheds load on (`503 overloaded`, see [`crate::intake::admission`]).
+//! The jobs waiting for a transformer, as this replica sees them: how many, how long the oldest has waited, and
+//! how fast jobs start; the signals the gateway sheds load on (`503 overloaded`, see
+//! [`crate::intake::admission`]).
 //!
 //! Every replica hears every job's `accepted` and `started` events on its reply queue, so each one keeps the
 //! same picture of the shared transform queue without asking the broker. Waits are measured on this replica's
@@ -25,12 +26,36 @@ struct Inner {
     order: VecDeque<(Instant, String)>,
     /// Jobs of `order` still waiting.
     waiting: HashSet<String>,
+    /// When this replica heard of each start within the last [`Backlog::RATE_WINDOW`].
+    starts: VecDeque<Instant>,
 }
 
 impl Backlog {
     /// How long a job may wait before this replica assumes it missed the job's start (its gateways refuse new
     /// work long before a real backlog gets this old).
     pub const FORGET_AFTER: Duration = Duration::from_secs(600);
+    /// The span over which the start rate is measured.
+    pub const RATE_WINDOW: Duration = Duration::from_secs(10);
+
+    /// The job started: it no longer waits, and it counts towards the start rate.
+    pub fn started(&self, job_id: &str) {
+        let now = Instant::now();
+        {
+            let mut inner = self.lock();
+            inner.starts.push_back(now);
+            trim_starts(&mut inner.starts, now);
+        }
+        self.left(job_id);
+    }
+
+    /// Jobs started per second over the last [`Backlog::RATE_WINDOW`] (0 when none started).
+    #[must_use]
+    pub fn start_rate(&self) -> f64 {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        trim_starts(&mut inner.starts, now);
+        inner.starts.len() as f64 / Self::RATE_WINDOW.as_secs_f64()
+    }
 
     /// A job was accepted (by any replica): it waits from now. Heard twice, it keeps its first time.
     pub fn queued(&self, job_id: &str) {
@@ -97,6 +122,16 @@ impl Backlog {
     }
 }
 
+/// Drops the starts older than the rate window.
+fn trim_starts(starts: &mut VecDeque<Instant>, now: Instant) {
+    while starts
+        .front()
+        .is_some_and(|at| now.saturating_duration_since(*at) > Backlog::RATE_WINDOW)
+    {
+        starts.pop_front();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +168,18 @@ mod tests {
         backlog.left("a");
         assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(8)));
         assert_eq!(backlog.lock().order.len(), 1);
+    }
+
+    #[test]
+    fn starts_make_the_rate() {
+        let backlog = Backlog::default();
+        assert_eq!(backlog.start_rate(), 0.0);
+        for id in ["a", "b", "c", "d", "e"] {
+            backlog.queued(id);
+            backlog.started(id);
+        }
+        assert!((backlog.start_rate() - 0.5).abs() < 1e-9);
+        assert!(backlog.is_empty());
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl JobStore {
                 self.update(&event.job_id, |_| false);
             }
             job_event::Kind::Started => {
-                self.backlog.left(&event.job_id);
+                self.backlog.started(&event.job_id);
                 self.update(&event.job_id, |state| {
                     let changed = state.status == JobStatus::Queued;
                     if changed {
