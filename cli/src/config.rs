@@ -210,7 +210,7 @@ pub struct BenchArgs {
     #[arg(long = "process", value_name = "NAME=PID", value_parser = parse_process)]
     pub processes: Vec<(String, u32)>,
     /// The p99 from accepted to done that counts as normal, in milliseconds, for the overload verdict of a
-    /// schedule: latency has recovered once the 10 s windows' p99 stays within 1.5 times it, which must happen
+    /// schedule: latency has recovered once the 10 s windows' p99 stays within 1.5 times it (or 250 ms over it, whichever is more), which must happen
     /// within 60 s of the last phase's start. Default: the lowest p99 of any 10 s window of the run with at
     /// least 5 jobs done (the least loaded moment's).
     #[arg(long, value_name = "MS", value_parser = parse_millis)]
