@@ -1,6 +1,8 @@
 //! Load shedding: whether the gateway takes a new job now. A new job would wait about as long as the jobs
 //! queued ahead of it take to start: their number divided by the rate at which jobs start. When that predicted
-//! wait, or the wait of the oldest queued job, is over `GATEWAY_MAX_QUEUE_WAIT_SECS`, the pipeline is behind and
+//! wait (counted once the oldest job has waited a quarter of the limit: the pipeline is saturated then, and the
+//! start rate is its capacity), or the wait of the oldest queued job, is over `GATEWAY_MAX_QUEUE_WAIT_SECS`, the
+//! pipeline is behind and
 //! `POST /image` answers `503 overloaded` with `Retry-After`, until the backlog shrinks. The prediction counts
 //! each job the moment it is accepted, so the gateway stops admitting as soon as the queue holds the limit's worth
 //! of work, one request at a time, instead of noticing only once jobs have waited that long (which lets a queue
@@ -21,6 +23,8 @@ use serde::Serialize;
 
 use crate::{error::ApiError, tracking::JobStore};
 
+/// The share of the limit the oldest job must have waited before the queue's length over the start rate counts.
+const SATURATED_FRACTION: f64 = 0.25;
 /// Shortest and longest `Retry-After` of an `overloaded` answer, in seconds.
 const RETRY_AFTER_SECS: (u64, u64) = (1, 60);
 
@@ -66,7 +70,7 @@ impl Admission {
         let Some(limit) = self.max_wait else {
             return Ok(());
         };
-        let wait = self.wait();
+        let wait = self.wait(limit);
         if wait <= limit {
             return Ok(());
         }
@@ -83,7 +87,10 @@ impl Admission {
     #[must_use]
     pub fn load(&self) -> Load {
         let backlog = self.jobs.backlog();
-        let wait = self.wait();
+        let wait = self.max_wait.map_or_else(
+            || backlog.oldest_wait().unwrap_or_default(),
+            |limit| self.wait(limit),
+        );
         let overloaded = self.max_wait.is_some_and(|limit| wait > limit);
         let tenths = |seconds: f64| (seconds * 10.0).round() / 10.0;
         Load {
@@ -96,11 +103,17 @@ impl Admission {
         }
     }
 
-    /// How long a job accepted now would wait to start, as far as this replica can tell: the queue's length
-    /// over the start rate, or the oldest job's wait if longer (or if no job started lately).
-    fn wait(&self) -> Duration {
+    /// How long a job accepted now would wait to start, as far as this replica can tell: the oldest job's wait,
+    /// or, once the pipeline is saturated, the queue's length over the start rate if longer. Saturated means the
+    /// oldest job has waited [`SATURATED_FRACTION`] of the limit: before that, starts follow arrivals, so the
+    /// start rate says how much work came, not how much the transformers can do, and a burst after a quiet
+    /// spell would look like hours of backlog.
+    fn wait(&self, limit: Duration) -> Duration {
         let backlog = self.jobs.backlog();
         let oldest = backlog.oldest_wait().unwrap_or_default();
+        if oldest < limit.mul_f64(SATURATED_FRACTION) {
+            return oldest;
+        }
         let rate = backlog.start_rate();
         let predicted = if rate > 0.0 {
             Duration::try_from_secs_f64(backlog.len() as f64 / rate).unwrap_or(Duration::MAX)
@@ -166,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_longer_than_the_limit_s_worth_of_starts_refuses_at_once() {
+    fn a_saturated_queue_longer_than_the_limit_s_worth_of_starts_refuses_at_once() {
         let jobs = Arc::new(JobStore::new(1000, 1 << 20));
         let started = |id: &str| {
             jobs.apply_event(&JobEvent {
@@ -176,24 +189,26 @@ mod tests {
                 ..JobEvent::default()
             });
         };
-        // 20 starts in the rate window: 2 jobs/s. A 10 s limit takes 20 queued jobs, not 21.
+        // 20 starts in the rate window: 2 jobs/s.
         for n in 0..20 {
             let id = format!("s{n}");
             accepted(&jobs, &id);
             started(&id);
         }
-        let admission = Admission::new(Arc::clone(&jobs), Some(Duration::from_secs(10)));
-        for n in 0..20 {
+        // A limit of 80 ms takes 0.16 jobs at 2 jobs/s; while the oldest job has waited less than a quarter of
+        // it (the pipeline is not saturated), the queue's length does not count.
+        let admission = Admission::new(Arc::clone(&jobs), Some(Duration::from_millis(80)));
+        for n in 0..5 {
             accepted(&jobs, &format!("q{n}"));
         }
         assert!(admission.admit().is_ok(), "{:?}", admission.load());
-        accepted(&jobs, "one-more");
+        std::thread::sleep(Duration::from_millis(30));
         let error = admission.admit().unwrap_err();
         assert_eq!(error.code(), crate::error::ErrorCode::Overloaded);
         let load = admission.load();
         assert_eq!(load.status, "overloaded");
         assert_eq!(load.starts_per_sec, 2.0);
-        assert_eq!(load.expected_wait_secs, 10.5);
+        assert_eq!(load.expected_wait_secs, 2.5, "5 jobs at 2 jobs/s");
     }
 
     #[test]
