@@ -219,14 +219,14 @@ impl JobStore {
         }
         match event.kind() {
             job_event::Kind::Accepted => {
-                self.update(&event.job_id, |_| false);
                 // Another replica's `accepted` may come after the job's start: only a job still queued waits.
-                if self
-                    .state(&event.job_id)
-                    .is_some_and(|state| state.status == JobStatus::Queued)
-                {
-                    self.backlog.queued(&event.job_id);
-                }
+                // Read in place, in the same lookup that makes the slot (no copy of the job's state).
+                self.update(&event.job_id, |state| {
+                    if state.status == JobStatus::Queued {
+                        self.backlog.queued(&event.job_id);
+                    }
+                    false
+                });
             }
             job_event::Kind::Unspecified => {
                 self.update(&event.job_id, |_| false);
