@@ -16,6 +16,9 @@ const PERMANENT_CODES: &[i32] = &[
     10334, // BSONObjectTooLarge
 ];
 
+/// MongoDB's code for a write refused by a unique index.
+pub(crate) const DUPLICATE_KEY: i32 = 11_000;
+
 /// What can go wrong storing or reading archives.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -16,11 +16,13 @@ use imagepipe_proto::v1::{JobEvent, JobStatus, job_event};
 use mongodb::{
     Collection, Database,
     bson::{self, Document, doc},
+    error::ErrorKind,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{
     JobError, StoreError,
+    error::DUPLICATE_KEY,
     indexes::ensure_index,
     layout::{EVENTS_COLLECTION, tombstone_id},
 };
@@ -181,6 +183,138 @@ impl JobHistory {
         } else {
             Recorded::Duplicate
         })
+    }
+
+    /// Records `events` together, with the outcome of each in their order: what [`Self::record`] does for one,
+    /// in two round trips for all of them (an unordered `insert_many`, where a duplicate key is an event kept
+    /// already, and one look for their jobs' tombstones), plus one more to take back events of deleted jobs.
+    /// A deletion in the batch is recorded on its own, after the others.
+    pub async fn record_all(&self, events: &[JobEvent]) -> Vec<Result<Recorded, StoreError>> {
+        let mut outcomes: Vec<Option<Result<Recorded, StoreError>>> =
+            events.iter().map(|_| None).collect();
+        // Which events go into the batch: (their place in `events`, their document).
+        let mut batch = Vec::with_capacity(events.len());
+        for (place, event) in events.iter().enumerate() {
+            if event.kind() == job_event::Kind::Deleted {
+                continue;
+            }
+            match EventDocument::of(event) {
+                Ok(document) => batch.push((place, document)),
+                Err(invalid) => outcomes[place] = Some(Err(invalid)),
+            }
+        }
+        if !batch.is_empty() {
+            self.record_batch(&batch, &mut outcomes).await;
+        }
+        for (place, event) in events.iter().enumerate() {
+            if event.kind() == job_event::Kind::Deleted {
+                outcomes[place] = Some(self.record(event).await);
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or(Ok(Recorded::Duplicate)))
+            .collect()
+    }
+
+    /// [`Self::record_all`]'s batch of documents, none a deletion; fills in the outcome of each.
+    async fn record_batch(
+        &self,
+        batch: &[(usize, EventDocument)],
+        outcomes: &mut [Option<Result<Recorded, StoreError>>],
+    ) {
+        const WRITING: &str = "writing job events";
+        let written = self
+            .events
+            .insert_many(batch.iter().map(|(_, document)| document))
+            .ordered(false)
+            .await;
+        for (place, _) in batch {
+            outcomes[*place] = Some(Ok(Recorded::Added));
+        }
+        if let Err(error) = written {
+            match error.kind.as_ref() {
+                ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+                    for write in failure.write_errors.iter().flatten() {
+                        let Some((place, _)) = batch.get(write.index) else {
+                            continue;
+                        };
+                        outcomes[*place] = Some(if write.code == DUPLICATE_KEY {
+                            Ok(Recorded::Duplicate)
+                        } else {
+                            Err(StoreError::mongo(WRITING)(error.clone()))
+                        });
+                    }
+                }
+                _ => {
+                    for (place, _) in batch {
+                        outcomes[*place] = Some(Err(StoreError::mongo(WRITING)(error.clone())));
+                    }
+                    return;
+                }
+            }
+        }
+        // Events of a job deleted meanwhile (or before) are taken back: nothing of it is left but its tombstone.
+        let mut tombstones: Vec<String> = batch
+            .iter()
+            .map(|(_, document)| tombstone_id(&document.job_id))
+            .collect();
+        tombstones.sort_unstable();
+        tombstones.dedup();
+        let deleted = match self.tombstones(&tombstones).await {
+            Ok(deleted) => deleted,
+            Err(error) => {
+                for (place, _) in batch {
+                    if matches!(outcomes[*place], Some(Ok(_))) {
+                        outcomes[*place] = Some(Err(StoreError::mongo(
+                            "looking for the jobs' tombstones",
+                        )(error.clone())));
+                    }
+                }
+                return;
+            }
+        };
+        if deleted.is_empty() {
+            return;
+        }
+        let late: Vec<&(usize, EventDocument)> = batch
+            .iter()
+            .filter(|(_, document)| deleted.contains(&tombstone_id(&document.job_id)))
+            .collect();
+        let ids: Vec<&str> = late
+            .iter()
+            .map(|(_, document)| document.id.as_str())
+            .collect();
+        let removed = self
+            .events
+            .delete_many(doc! { "_id": { "$in": ids } })
+            .await;
+        for (place, _) in late {
+            if matches!(outcomes[*place], Some(Ok(_))) {
+                outcomes[*place] = Some(match &removed {
+                    Ok(_) => Ok(Recorded::AfterDeletion),
+                    Err(error) => Err(StoreError::mongo("removing events of deleted jobs")(
+                        error.clone(),
+                    )),
+                });
+            }
+        }
+    }
+
+    /// Which of the tombstone ids `ids` exist.
+    async fn tombstones(&self, ids: &[String]) -> mongodb::error::Result<Vec<String>> {
+        let found: Vec<Document> = self
+            .events
+            .clone_with_type::<Document>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(|tombstone| tombstone.get_str("_id").ok().map(str::to_owned))
+            .collect())
     }
 
     /// Whether job `job_id` was deleted (its tombstone exists).

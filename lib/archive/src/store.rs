@@ -1,11 +1,17 @@
 //! The archive store: originals and outputs in a GridFS bucket, one document per job in `jobs`. save2db
 //! writes through it; the gateway reads (and deletes) through it.
 //!
-//! Saving is idempotent and crash-safe. Each file has a deterministic id; GridFS writes a file's `files`
-//! document only after all its chunks, so a `files` document whose length and chunk count add up means the
-//! file is complete and is skipped. Anything else (no `files` document, or one that does not add up) is
-//! cleared, chunks included, and uploaded again. The job document is upserted last, so it never points at a
-//! file that is not there. Every write uses the database's journaled write concern.
+//! Saving is idempotent and crash-safe. Each file has a deterministic id, and its `files` document is written
+//! only after all its chunks, so a `files` document whose length and chunk count add up means the file is
+//! complete. The job document is upserted last, so it never points at a file that is not there. Every write
+//! uses the database's journaled write concern.
+//!
+//! A job is stored in few round trips. The first try writes every chunk of every file in one `insert_many`,
+//! then every `files` document in another (GridFS's layout, written in batches rather than a stream per file).
+//! The unique index on the chunks' `{files_id, n}` makes that try safe: when any part of the job is there
+//! already (a redelivery, or the chunks of an interrupted save), it fails with a duplicate key, and the save
+//! falls back to the careful path, file by file: a complete file is skipped; anything else (no `files`
+//! document, or one that does not add up) is cleared, chunks included, and uploaded again.
 //!
 //! A deleted job stays deleted. Deleting writes the job's tombstone (in `job_events`, see [`JobHistory`])
 //! before it removes anything; saving looks for the tombstone before it writes and again after, and removes
@@ -24,16 +30,18 @@ use futures_util::{
 use imagepipe_proto::v1::{ImageArchive, JobEvent, job_event};
 use mongodb::{
     Collection, Database,
-    bson::{self, Bson, Document, doc},
+    bson::{self, Bson, Document, RawBinaryRef, doc, oid::ObjectId, spec::BinarySubtype},
     error::{ErrorKind, GridFsErrorKind},
     gridfs::GridFsBucket,
     options::GridFsBucketOptions,
 };
+use serde::Serialize;
 use tokio::sync::{Mutex, MutexGuard};
 use tracing::{debug, info, instrument, warn};
 
 use crate::{
     StoreError,
+    error::DUPLICATE_KEY,
     history::{EventDocument, JobHistory},
     indexes::ensure_index,
     job::{JobDocument, PlannedFile, plan},
@@ -42,6 +50,21 @@ use crate::{
 
 /// How many locks serialise saves of the same job within this process (a job maps to one by hash).
 const LOCK_STRIPES: usize = 64;
+
+/// The size of the GridFS chunks the store writes: GridFS's default, 255 KiB. A file's chunk size is kept in its
+/// `files` document, so readers follow whatever a file was written with.
+pub const CHUNK_SIZE_BYTES: u32 = 255 * 1024;
+
+/// One GridFS chunk as written by the first try of a save (the layout of the GridFS spec, as the driver's own
+/// upload stream writes it), borrowing its bytes from the archive.
+#[derive(Serialize)]
+struct ChunkDocument<'a> {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    files_id: &'a str,
+    n: i32,
+    data: RawBinaryRef<'a>,
+}
 
 /// Where a page of [`ArchiveStore::list_jobs`] starts: right after the job with this submission time and id
 /// (jobs are listed newest first, ties broken by id, so a position stays valid while new jobs are stored).
@@ -130,6 +153,7 @@ impl ArchiveStore {
         let bucket = database.gridfs_bucket(
             GridFsBucketOptions::builder()
                 .bucket_name(bucket.to_owned())
+                .chunk_size_bytes(CHUNK_SIZE_BYTES)
                 .build(),
         );
         Ok(Self {
@@ -159,8 +183,11 @@ impl ArchiveStore {
             info!("The job was deleted; not storing it again.");
             return Ok(Saved::Deleted);
         }
-        for file in &files {
-            self.store_file(file).await?;
+        if !self.store_new_files(&files).await? {
+            debug!("Part of the job is stored already; storing it file by file.");
+            for file in &files {
+                self.store_file(file).await?;
+            }
         }
         document.stored_at = bson::DateTime::now();
         self.jobs
@@ -348,6 +375,54 @@ impl ArchiveStore {
         crate::database::ping(&self.database).await
     }
 
+    /// The first try at storing `files`: every chunk in one `insert_many`, then every `files` document in
+    /// another. `false` when part of them is there already (a duplicate key), so that the caller goes the
+    /// careful way; what this try wrote is then cleared or completed by [`Self::store_file`].
+    async fn store_new_files(&self, files: &[PlannedFile<'_>]) -> Result<bool, StoreError> {
+        if files.is_empty() {
+            return Ok(true);
+        }
+        let chunk_size = CHUNK_SIZE_BYTES as usize;
+        let chunks = files.iter().flat_map(|file| {
+            file.data
+                .chunks(chunk_size)
+                .enumerate()
+                .map(|(n, bytes)| ChunkDocument {
+                    id: ObjectId::new(),
+                    files_id: &file.gridfs_id,
+                    n: i32::try_from(n).unwrap_or(i32::MAX),
+                    data: RawBinaryRef {
+                        subtype: BinarySubtype::Generic,
+                        bytes,
+                    },
+                })
+        });
+        let chunks: Vec<ChunkDocument<'_>> = chunks.collect();
+        if !chunks.is_empty() {
+            let written = self
+                .chunks
+                .clone_with_type::<ChunkDocument<'_>>()
+                .insert_many(&chunks)
+                .await;
+            if is_duplicate_key(written).map_err(StoreError::mongo("writing GridFS chunks"))? {
+                return Ok(false);
+            }
+        }
+        let upload_date = bson::DateTime::now();
+        let documents = files.iter().map(|file| {
+            doc! {
+                "_id": &file.gridfs_id,
+                "length": i64::try_from(file.data.len()).unwrap_or(i64::MAX),
+                "chunkSize": i32::try_from(CHUNK_SIZE_BYTES).unwrap_or(i32::MAX),
+                "uploadDate": upload_date,
+                "filename": &file.filename,
+                "metadata": file.metadata.clone(),
+            }
+        });
+        let written = self.files.insert_many(documents).await;
+        Ok(!is_duplicate_key(written).map_err(StoreError::mongo("writing GridFS files"))?)
+    }
+
     /// Stores one file unless a complete copy is already there.
     #[instrument(skip_all, fields(gridfs_id = %file.gridfs_id, bytes = file.data.len()))]
     async fn store_file(&self, file: &PlannedFile<'_>) -> Result<(), StoreError> {
@@ -411,6 +486,27 @@ impl ArchiveStore {
         let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or_default();
         self.locks[stripe].lock().await
     }
+}
+
+/// Whether a write failed only on a unique index (`Ok(true)`), succeeded (`Ok(false)`), or failed otherwise.
+fn is_duplicate_key<T>(written: mongodb::error::Result<T>) -> mongodb::error::Result<bool> {
+    let Err(error) = written else {
+        return Ok(false);
+    };
+    let duplicate = match error.kind.as_ref() {
+        ErrorKind::InsertMany(failure) => {
+            failure.write_concern_error.is_none()
+                && failure
+                    .write_errors
+                    .as_ref()
+                    .is_some_and(|errors| errors.iter().all(|e| e.code == DUPLICATE_KEY))
+        }
+        ErrorKind::Write(mongodb::error::WriteFailure::WriteError(failure)) => {
+            failure.code == DUPLICATE_KEY
+        }
+        _ => false,
+    };
+    if duplicate { Ok(true) } else { Err(error) }
 }
 
 /// How many chunks GridFS writes for `length` bytes in chunks of `chunk_size` bytes.

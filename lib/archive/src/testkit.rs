@@ -8,8 +8,8 @@ use mongodb::{Database, bson::Document};
 
 use crate::{ArchiveArgs, ArchiveStore, DEFAULT_MONGODB_URI};
 
-/// GridFS's default chunk size: data longer than this spans several chunks.
-pub const CHUNK_SIZE: usize = 255 * 1024;
+/// The store's chunk size: data longer than this spans several chunks.
+pub const CHUNK_SIZE: usize = crate::CHUNK_SIZE_BYTES as usize;
 
 /// The server the tests use: `MONGODB_URI`, else the local stack's.
 #[must_use]

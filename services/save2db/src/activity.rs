@@ -13,8 +13,11 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use imagepipe_archive::{JobHistory, Recorded, StoreError};
 
-/// Events in flight at once: each is one small write, so more than the archive consumer's.
-pub const PREFETCH: u16 = 32;
+use crate::group_commit::GroupCommit;
+
+/// Events in flight at once: each is small, and those in flight together are written together (see
+/// [`crate::group_commit`]), so many more than the archive consumer's.
+pub const PREFETCH: u16 = 128;
 /// How long a transient failure waits for the database to answer again before the delivery is requeued (as the
 /// archive consumer does), so a short outage does not use up the queue's delivery limit.
 const RETRY_WAIT: Duration = Duration::from_secs(30);
@@ -48,13 +51,17 @@ impl ActivityOutcome {
 #[derive(Debug, Clone)]
 pub struct ActivityWorker {
     history: JobHistory,
+    writer: GroupCommit,
 }
 
 impl ActivityWorker {
-    /// A worker keeping events in `history`.
+    /// A worker keeping events in `history`, through a [`GroupCommit`] it starts (so within a Tokio runtime).
     #[must_use]
     pub fn new(history: JobHistory) -> Self {
-        Self { history }
+        Self {
+            writer: GroupCommit::start(history.clone()),
+            history,
+        }
     }
 
     /// Handles one delivery: decodes it, records it, and says what to do with the delivery. Never panics.
@@ -78,10 +85,11 @@ impl ActivityWorker {
             }
         };
         let kind = event.kind().name();
-        match self.history.record(&event).await {
+        let by = event.by.clone();
+        match self.writer.record(event).await {
             Ok(recorded) => {
                 match recorded {
-                    Recorded::Added => debug!(kind, by = %event.by, "Kept a job event."),
+                    Recorded::Added => debug!(kind, %by, "Kept a job event."),
                     Recorded::Duplicate => debug!(kind, "Already kept this job event."),
                     Recorded::AfterDeletion => {
                         debug!(kind, "Dropped an event of a job deleted already.");

@@ -11,6 +11,8 @@
 //! - [`worker`]: [`ArchiveWorker`], the consumer [`Handler`](imagepipe_common::amqp::Handler), and its
 //!   [`Outcome`].
 //! - [`activity`]: [`ActivityWorker`], the activity queue's consumer, keeping each event in the history.
+//! - [`group_commit`]: [`GroupCommit`](group_commit::GroupCommit), which writes the events handled at the same
+//!   time together.
 //! - [`startup`]: [`Application`], build and run.
 //! - [`dead_letters`]: list and replay the dead-letter queue ([`DeadLetter`], [`ReplayReport`]).
 //! - [`admin`]: the `dead-letters list|replay` subcommands, printing what [`dead_letters`] did.
@@ -20,6 +22,7 @@ pub mod activity;
 pub mod admin;
 pub mod config;
 pub mod dead_letters;
+pub mod group_commit;
 pub mod metrics;
 pub mod startup;
 pub mod worker;

@@ -1,5 +1,5 @@
 //! save2db's Prometheus series: jobs stored (by the job's final status), how long storing took, bytes written
-//! to GridFS, failures by reason, and archives in flight (`imagepipe_jobs_in_flight{service="save2db"}`).
+//! to GridFS, failures by reason, the activity log's batching, and archives in flight (`imagepipe_jobs_in_flight{service="save2db"}`).
 
 use std::{sync::LazyLock, time::Duration};
 
@@ -16,6 +16,7 @@ struct Save2dbMetrics {
     duration: HistogramVec<1>,
     bytes: CounterVec<1>,
     failures: CounterVec<1>,
+    activity: CounterVec<1>,
     in_flight: &'static GaugeVec<1>,
 }
 
@@ -43,8 +44,17 @@ static METRICS: LazyLock<Save2dbMetrics> = LazyLock::new(|| {
              (undecodable or unstorable, dead-lettered) or deleted (the job was deleted before: nothing kept)",
             ["reason"],
         ),
+        activity: CounterVec::register(
+            "imagepipe_save2db_activity",
+            "The activity log's group commit: job events written (events) and the writes that took them \
+             (writes); events over writes is the batch size",
+            ["kind"],
+        ),
         in_flight: jobs_in_flight(),
     };
+    for kind in ["events", "writes"] {
+        metrics.activity.inc_by([kind], 0);
+    }
     for status in ["done", "failed"] {
         metrics.stored.inc_by([status], 0);
     }
@@ -68,6 +78,14 @@ pub(crate) fn store_duration(ok: bool, elapsed: Duration) {
     METRICS
         .duration
         .observe_duration([if ok { "ok" } else { "error" }], elapsed);
+}
+
+/// Counts one write of the activity log's group commit, of `events` events.
+pub(crate) fn activity_batch(events: usize) {
+    METRICS.activity.inc(["writes"]);
+    METRICS
+        .activity
+        .inc_by(["events"], u64::try_from(events).unwrap_or(u64::MAX));
 }
 
 /// Counts a handled delivery by its outcome.

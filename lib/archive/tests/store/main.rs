@@ -2,4 +2,5 @@
 
 mod archive_store;
 mod helpers;
+mod round_trips;
 mod tombstones;

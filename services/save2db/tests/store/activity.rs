@@ -236,3 +236,122 @@ async fn recording_is_idempotent_and_a_deleted_job_gets_no_new_history() {
     );
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_batch_is_recorded_as_each_of_its_events_would_be() {
+    let db = scratch_archive().await;
+    let history = JobHistory::open(&db.database).await.unwrap();
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let gone = uuid::Uuid::new_v4().to_string();
+    let going = uuid::Uuid::new_v4().to_string();
+    let events = life(&job_id);
+    history.record(&events[0]).await.unwrap();
+    history
+        .record(&event(
+            &gone,
+            job_event::Kind::Deleted,
+            T0,
+            "gw-1",
+            JobStatus::Unspecified,
+        ))
+        .await
+        .unwrap();
+    history.record(&life(&going)[0]).await.unwrap();
+    let mut nameless = events[1].clone();
+    nameless.job_id.clear();
+
+    let batch = vec![
+        events[0].clone(), // kept already: a redelivery
+        events[1].clone(),
+        events[1].clone(), // twice in the same batch
+        events[2].clone(),
+        life(&gone)[1].clone(), // of a job deleted before
+        nameless,
+        event(
+            &going,
+            job_event::Kind::Deleted,
+            T0 + 900,
+            "gw-2",
+            JobStatus::Unspecified,
+        ),
+        events[3].clone(),
+    ];
+    let outcomes = history.record_all(&batch).await;
+
+    assert_eq!(outcomes.len(), batch.len());
+    let simple: Vec<Option<Recorded>> = outcomes.iter().map(|o| o.as_ref().ok().copied()).collect();
+    assert_eq!(
+        simple,
+        [
+            Some(Recorded::Duplicate),
+            Some(Recorded::Added),
+            Some(Recorded::Duplicate),
+            Some(Recorded::Added),
+            Some(Recorded::AfterDeletion),
+            None,
+            Some(Recorded::Deleted(1)),
+            Some(Recorded::Added),
+        ]
+    );
+    assert!(!outcomes[5].as_ref().unwrap_err().is_transient(), "poison");
+    let kinds: Vec<String> = history
+        .events(&job_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.kind)
+        .collect();
+    assert_eq!(kinds, ["accepted", "started", "failed", "stored"]);
+    for job in [&gone, &going] {
+        let left = history.events(job).await.unwrap();
+        assert_eq!(left.len(), 1, "only the tombstone of {job}");
+        assert_eq!(left[0].kind, "deleted");
+    }
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn events_handled_at_the_same_time_are_written_together() {
+    let db = scratch_archive().await;
+    let history = JobHistory::open(&db.database).await.unwrap();
+    let commit = imagepipe_save2db::group_commit::GroupCommit::start(history.clone());
+    let job_id = uuid::Uuid::new_v4().to_string();
+    const EVENTS: i64 = 64;
+
+    let handlers = (0..EVENTS).map(|n| {
+        let commit = commit.clone();
+        let started = event(
+            &job_id,
+            job_event::Kind::Started,
+            T0 + n,
+            "tf-1",
+            JobStatus::Processing,
+        );
+        tokio::spawn(async move { commit.record(started).await })
+    });
+    let outcomes = futures_util::future::join_all(handlers).await;
+
+    for outcome in outcomes {
+        assert_eq!(outcome.unwrap().unwrap(), Recorded::Added);
+    }
+    assert_eq!(
+        history.events(&job_id).await.unwrap().len(),
+        usize::try_from(EVENTS).unwrap()
+    );
+    let writes = commit.writes();
+    assert!(
+        (1..=EVENTS as u64 / 4).contains(&writes),
+        "{EVENTS} events in {writes} writes: the events waiting while one batch is written make the next"
+    );
+    // Alone, an event is written at once.
+    let alone = event(
+        &job_id,
+        job_event::Kind::Done,
+        T0 + 500,
+        "tf-1",
+        JobStatus::Done,
+    );
+    assert_eq!(commit.record(alone).await.unwrap(), Recorded::Added);
+    assert_eq!(commit.writes(), writes + 1);
+    db.drop().await;
+}
