@@ -18,7 +18,9 @@
 //! - [`retry`] holds `Backoff` and `with_backoff`, for waiting out an absent broker or database.
 //! - [`time`] holds wall-clock helpers for message timestamps and their RFC 3339 form.
 //! - [`error`] holds this crate's `Error`.
+//! - [`allocator`] holds the services' allocator (jemalloc) and `use_jemalloc!`, which each `main` invokes.
 
+pub mod allocator;
 pub mod amqp;
 pub mod config;
 pub mod error;

@@ -5,6 +5,8 @@ use clap::Parser;
 use imagepipe_common::{shutdown, telemetry};
 use imagepipe_gateway::{Application, Config, commands};
 
+imagepipe_common::use_jemalloc!();
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

@@ -2,6 +2,8 @@ use clap::Parser;
 use imagepipe_common::{shutdown, telemetry};
 use imagepipe_save2db::{Application, Config, admin};
 
+imagepipe_common::use_jemalloc!();
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();

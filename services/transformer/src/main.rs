@@ -7,6 +7,8 @@ use clap::Parser;
 use imagepipe_common::{shutdown, telemetry};
 use imagepipe_transformer::{Application, Command, Config, convert};
 
+imagepipe_common::use_jemalloc!();
+
 fn main() -> anyhow::Result<ExitCode> {
     let config = Config::parse();
     if let Some(Command::Convert(args)) = &config.command {
