@@ -380,11 +380,30 @@ check_database_server() {
 }
 
 # Where `up` keeps the data of the selected server (the two do not share a data folder).
+# IMAGEPIPE_DATABASE_DIR, when set, wins (see use_throwaway_database).
 database_data_dir() {
+  if [[ -n ${IMAGEPIPE_DATABASE_DIR:-} ]]; then
+    printf '%s\n' "$IMAGEPIPE_DATABASE_DIR"
+    return
+  fi
   case $DATABASE_SERVER in
     rust) printf '%s\n' "$STATE_DIR/mongo-data-rs" ;;
     *) printf '%s\n' "$STATE_DIR/mongo-data" ;;
   esac
+}
+
+# For the bench and the overload run, when they start the stack themselves: its database server keeps its data in
+# a throw-away folder, which remove_throwaway_database deletes once the stack is down. Every job of a run is stored
+# (a day of benchmarking once left 56 GB in mongo-data-rs/); a stack that was already running keeps its data.
+use_throwaway_database() {
+  IMAGEPIPE_DATABASE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imagepipe-run-db.XXXXXX")
+  export IMAGEPIPE_DATABASE_DIR
+}
+
+remove_throwaway_database() {
+  if [[ -n ${IMAGEPIPE_DATABASE_DIR:-} && $IMAGEPIPE_DATABASE_DIR == "${TMPDIR:-/tmp}"/imagepipe-run-db.* ]]; then
+    rm -rf "$IMAGEPIPE_DATABASE_DIR"
+  fi
 }
 
 # Installs the selected server when missing and sets DATABASE_SERVER_BINARY to its binary.
