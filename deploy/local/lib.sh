@@ -98,7 +98,8 @@ apt_install() {
 # only when Cargo.lock holds a crate that builds with them (image codecs such as turbojpeg).
 ensure_build_deps() {
   local lock="$IMAGEPIPE_ROOT/Cargo.lock" missing=()
-  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  # cc, and make for jemalloc's build (tikv-jemalloc-sys runs its configure and make).
+  command -v cc >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing+=(build-essential)
   if grep -qE '^name = "cmake"$' "$lock" && ! command -v cmake >/dev/null 2>&1; then
     missing+=(cmake)
   fi
@@ -380,7 +381,7 @@ check_database_server() {
 }
 
 # Where `up` keeps the data of the selected server (the two do not share a data folder).
-# IMAGEPIPE_DATABASE_DIR, when set, wins (see use_throwaway_database).
+# IMAGEPIPE_DATABASE_DIR, when set, wins (see start_run_stack).
 database_data_dir() {
   if [[ -n ${IMAGEPIPE_DATABASE_DIR:-} ]]; then
     printf '%s\n' "$IMAGEPIPE_DATABASE_DIR"
@@ -392,18 +393,25 @@ database_data_dir() {
   esac
 }
 
-# For the bench and the overload run, when they start the stack themselves: its database server keeps its data in
-# a throw-away folder, which remove_throwaway_database deletes once the stack is down. Every job of a run is stored
-# (a day of benchmarking once left 56 GB in mongo-data-rs/); a stack that was already running keeps its data.
-use_throwaway_database() {
-  IMAGEPIPE_DATABASE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imagepipe-run-db.XXXXXX")
-  export IMAGEPIPE_DATABASE_DIR
+# For the bench and the overload run: uses the stack when its gateway answers, else starts one (`up --detach`)
+# whose database server keeps its data in a throw-away folder (IMAGEPIPE_DATABASE_DIR). Every job of a run is
+# stored, and a day of benchmarking once left 56 GB in mongo-data-rs/; a stack that was already running keeps its
+# data. Sets STARTED_STACK to 1 when it started one; stop_run_stack undoes it.
+start_run_stack() {
+  STARTED_STACK=0
+  if ! curl -fsS "http://$(service_addr gateway)/readyz" >/dev/null 2>&1; then
+    STARTED_STACK=1
+    IMAGEPIPE_DATABASE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/imagepipe-run-db.XXXXXX")
+    export IMAGEPIPE_DATABASE_DIR
+  fi
+  "$IMAGEPIPE_ROOT/deploy/local/up" --detach
 }
 
-remove_throwaway_database() {
-  if [[ -n ${IMAGEPIPE_DATABASE_DIR:-} && $IMAGEPIPE_DATABASE_DIR == "${TMPDIR:-/tmp}"/imagepipe-run-db.* ]]; then
-    rm -rf "$IMAGEPIPE_DATABASE_DIR"
-  fi
+# Stops the stack start_run_stack started, if it started one, and deletes its database.
+stop_run_stack() {
+  [[ ${STARTED_STACK:-0} == 1 ]] || return 0
+  "$IMAGEPIPE_ROOT/deploy/local/down"
+  rm -rf "$IMAGEPIPE_DATABASE_DIR"
 }
 
 # Installs the selected server when missing and sets DATABASE_SERVER_BINARY to its binary.

@@ -47,6 +47,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The write was handed to a task that stopped before it said how the write went (the activity log's
+    /// group commit, at shutdown): whether it was written is unknown, and writing again is harmless.
+    #[error("the write was interrupted before its outcome was known: {0}")]
+    Interrupted(&'static str),
 }
 
 impl StoreError {
@@ -82,7 +86,7 @@ impl StoreError {
         match self {
             StoreError::InvalidArchive(_) | StoreError::InvalidEvent(_) => false,
             StoreError::Mongo { source, .. } => is_transient_mongo(source),
-            StoreError::Io { .. } => true,
+            StoreError::Io { .. } | StoreError::Interrupted(_) => true,
         }
     }
 }
@@ -156,10 +160,11 @@ mod tests {
     }
 
     #[test]
-    fn stream_io_errors_are_transient() {
+    fn stream_io_errors_and_interrupted_writes_are_transient() {
         let io = StoreError::stream("uploading")(std::io::Error::other("socket closed"));
         assert!(matches!(io, StoreError::Io { .. }));
         assert!(io.is_transient());
+        assert!(StoreError::Interrupted("the writer stopped").is_transient());
     }
 
     #[test]

@@ -58,18 +58,16 @@ impl GroupCommit {
     /// [`JobHistory::record`] would. Should the writing task be gone, the event is written on its own.
     ///
     /// # Errors
-    /// As [`JobHistory::record`].
+    /// As [`JobHistory::record`]; [`StoreError::Interrupted`] (transient: the delivery is requeued) when the task
+    /// stopped with the event in hand, before answering.
     pub async fn record(&self, event: JobEvent) -> Result<Recorded, StoreError> {
         let (outcome, answer) = oneshot::channel();
-        let alone = event.clone();
-        if self.pending.send(Pending { event, outcome }).is_err() {
-            return self.history.record(&alone).await;
+        if let Err(mpsc::error::SendError(unsent)) = self.pending.send(Pending { event, outcome }) {
+            return self.history.record(&unsent.event).await;
         }
-        match answer.await {
-            Ok(outcome) => outcome,
-            // The task went away before answering: writing the event again is harmless.
-            Err(_) => self.history.record(&alone).await,
-        }
+        answer.await.unwrap_or(Err(StoreError::Interrupted(
+            "the activity log's writer stopped",
+        )))
     }
 }
 

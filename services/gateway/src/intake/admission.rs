@@ -2,8 +2,7 @@
 //! queued ahead of it take to start: their number divided by the rate at which jobs start. When that predicted
 //! wait (counted once the oldest job has waited a quarter of the limit: the pipeline is saturated then, and the
 //! start rate is its capacity), or the wait of the oldest queued job, is over `GATEWAY_MAX_QUEUE_WAIT_SECS`, the
-//! pipeline is behind and
-//! `POST /image` answers `503 overloaded` with `Retry-After`, until the backlog shrinks. The prediction counts
+//! pipeline is behind and `POST /image` answers `503 overloaded` with `Retry-After`, until the backlog shrinks. The prediction counts
 //! each job the moment it is accepted, so the gateway stops admitting as soon as the queue holds the limit's worth
 //! of work, one request at a time, instead of noticing only once jobs have waited that long (which lets a queue
 //! fill in bursts and overshoot). The oldest wait is the backstop while nothing starts at all. The transform
@@ -21,7 +20,10 @@ use std::{sync::Arc, time::Duration};
 
 use serde::Serialize;
 
-use crate::{error::ApiError, tracking::JobStore};
+use crate::{
+    error::ApiError,
+    tracking::{JobStore, backlog::Snapshot},
+};
 
 /// The share of the limit the oldest job must have waited before the queue's length over the start rate counts.
 const SATURATED_FRACTION: f64 = 0.25;
@@ -70,7 +72,7 @@ impl Admission {
         let Some(limit) = self.max_wait else {
             return Ok(());
         };
-        let wait = self.wait(limit);
+        let wait = expected_wait(&self.jobs.backlog().snapshot(), limit);
         if wait <= limit {
             return Ok(());
         }
@@ -86,42 +88,41 @@ impl Admission {
     /// The load now.
     #[must_use]
     pub fn load(&self) -> Load {
-        let backlog = self.jobs.backlog();
-        let wait = self.max_wait.map_or_else(
-            || backlog.oldest_wait().unwrap_or_default(),
-            |limit| self.wait(limit),
-        );
+        let backlog = self.jobs.backlog().snapshot();
+        let oldest = backlog.oldest_wait.unwrap_or_default();
+        let wait = self
+            .max_wait
+            .map_or(oldest, |limit| expected_wait(&backlog, limit));
         let overloaded = self.max_wait.is_some_and(|limit| wait > limit);
         let tenths = |seconds: f64| (seconds * 10.0).round() / 10.0;
         Load {
             status: if overloaded { "overloaded" } else { "ok" },
-            queued: backlog.len(),
-            oldest_wait_secs: tenths(backlog.oldest_wait().unwrap_or_default().as_secs_f64()),
-            starts_per_sec: tenths(backlog.start_rate()),
+            queued: backlog.queued,
+            oldest_wait_secs: tenths(oldest.as_secs_f64()),
+            starts_per_sec: tenths(backlog.start_rate),
             expected_wait_secs: tenths(wait.as_secs_f64()),
             limit_secs: self.max_wait.map(|limit| limit.as_secs()),
         }
     }
+}
 
-    /// How long a job accepted now would wait to start, as far as this replica can tell: the oldest job's wait,
-    /// or, once the pipeline is saturated, the queue's length over the start rate if longer. Saturated means the
-    /// oldest job has waited [`SATURATED_FRACTION`] of the limit: before that, starts follow arrivals, so the
-    /// start rate says how much work came, not how much the transformers can do, and a burst after a quiet
-    /// spell would look like hours of backlog.
-    fn wait(&self, limit: Duration) -> Duration {
-        let backlog = self.jobs.backlog();
-        let oldest = backlog.oldest_wait().unwrap_or_default();
-        if oldest < limit.mul_f64(SATURATED_FRACTION) {
-            return oldest;
-        }
-        let rate = backlog.start_rate();
-        let predicted = if rate > 0.0 {
-            Duration::try_from_secs_f64(backlog.len() as f64 / rate).unwrap_or(Duration::MAX)
-        } else {
-            Duration::ZERO
-        };
-        oldest.max(predicted)
+/// How long a job accepted now would wait to start, as far as this replica can tell from `backlog`: the oldest
+/// job's wait, or, once the pipeline is saturated, the queue's length over the start rate if longer. Saturated
+/// means the oldest job has waited [`SATURATED_FRACTION`] of `limit`: before that, starts follow arrivals, so the
+/// start rate says how much work came, not how much the transformers can do, and a burst after a quiet spell
+/// would look like hours of backlog.
+fn expected_wait(backlog: &Snapshot, limit: Duration) -> Duration {
+    let oldest = backlog.oldest_wait.unwrap_or_default();
+    if oldest < limit.mul_f64(SATURATED_FRACTION) {
+        return oldest;
     }
+    let predicted = if backlog.start_rate > 0.0 {
+        Duration::try_from_secs_f64(backlog.queued as f64 / backlog.start_rate)
+            .unwrap_or(Duration::MAX)
+    } else {
+        Duration::ZERO
+    };
+    oldest.max(predicted)
 }
 
 #[cfg(test)]

@@ -30,6 +30,17 @@ struct Inner {
     starts: VecDeque<Instant>,
 }
 
+/// The backlog at one instant, read under one lock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snapshot {
+    /// Jobs waiting.
+    pub queued: usize,
+    /// How long the oldest waiting job has waited, if any job waits.
+    pub oldest_wait: Option<Duration>,
+    /// Jobs started per second over the last [`Backlog::RATE_WINDOW`] (0 when none started).
+    pub start_rate: f64,
+}
+
 impl Backlog {
     /// How long a job may wait before this replica assumes it missed the job's start (its gateways refuse new
     /// work long before a real backlog gets this old).
@@ -40,21 +51,10 @@ impl Backlog {
     /// The job started: it no longer waits, and it counts towards the start rate.
     pub fn started(&self, job_id: &str) {
         let now = Instant::now();
-        {
-            let mut inner = self.lock();
-            inner.starts.push_back(now);
-            trim_starts(&mut inner.starts, now);
-        }
-        self.left(job_id);
-    }
-
-    /// Jobs started per second over the last [`Backlog::RATE_WINDOW`] (0 when none started).
-    #[must_use]
-    pub fn start_rate(&self) -> f64 {
-        let now = Instant::now();
         let mut inner = self.lock();
+        inner.starts.push_back(now);
         trim_starts(&mut inner.starts, now);
-        inner.starts.len() as f64 / Self::RATE_WINDOW.as_secs_f64()
+        inner.leave(job_id);
     }
 
     /// A job was accepted (by any replica): it waits from now. Heard twice, it keeps its first time.
@@ -64,22 +64,13 @@ impl Backlog {
 
     /// The job started, ended or went: it no longer waits.
     pub fn left(&self, job_id: &str) {
-        let mut inner = self.lock();
-        inner.waiting.remove(job_id);
-        // Keep `order` short when jobs leave in the order they came, the usual case.
-        while inner
-            .order
-            .front()
-            .is_some_and(|(_, id)| !inner.waiting.contains(id))
-        {
-            inner.order.pop_front();
-        }
+        self.lock().leave(job_id);
     }
 
-    /// How long the oldest waiting job has waited, if any job waits.
+    /// How many jobs wait, how long the oldest has waited and how fast jobs start, all as of now.
     #[must_use]
-    pub fn oldest_wait(&self) -> Option<Duration> {
-        self.oldest_wait_at(Instant::now())
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_at(Instant::now())
     }
 
     /// Jobs waiting.
@@ -101,17 +92,15 @@ impl Backlog {
         }
     }
 
-    fn oldest_wait_at(&self, now: Instant) -> Option<Duration> {
+    fn snapshot_at(&self, now: Instant) -> Snapshot {
         let mut inner = self.lock();
-        while let Some((since, id)) = inner.order.front() {
-            let waited = now.saturating_duration_since(*since);
-            if inner.waiting.contains(id) && waited < Self::FORGET_AFTER {
-                return Some(waited);
-            }
-            let (_, id) = inner.order.pop_front().expect("a front element");
-            inner.waiting.remove(&id);
+        let oldest_wait = inner.oldest_wait_at(now);
+        trim_starts(&mut inner.starts, now);
+        Snapshot {
+            queued: inner.waiting.len(),
+            oldest_wait,
+            start_rate: inner.starts.len() as f64 / Self::RATE_WINDOW.as_secs_f64(),
         }
-        None
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -119,6 +108,33 @@ impl Backlog {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn leave(&mut self, job_id: &str) {
+        self.waiting.remove(job_id);
+        // Keep `order` short when jobs leave in the order they came, the usual case.
+        while self
+            .order
+            .front()
+            .is_some_and(|(_, id)| !self.waiting.contains(id))
+        {
+            self.order.pop_front();
+        }
+    }
+
+    /// The oldest wait, dropping from the front the jobs that left or were forgotten.
+    fn oldest_wait_at(&mut self, now: Instant) -> Option<Duration> {
+        while let Some((since, id)) = self.order.front() {
+            let waited = now.saturating_duration_since(*since);
+            if self.waiting.contains(id) && waited < Backlog::FORGET_AFTER {
+                return Some(waited);
+            }
+            let (_, id) = self.order.pop_front().expect("a front element");
+            self.waiting.remove(&id);
+        }
+        None
     }
 }
 
@@ -140,17 +156,23 @@ mod tests {
     fn the_oldest_waiting_job_sets_the_wait() {
         let backlog = Backlog::default();
         let t0 = Instant::now();
-        assert_eq!(backlog.oldest_wait_at(t0), None);
+        assert_eq!(backlog.snapshot_at(t0).oldest_wait, None);
         backlog.queued_at("a", t0);
         backlog.queued_at("b", t0 + Duration::from_secs(2));
         backlog.queued_at("a", t0 + Duration::from_secs(3));
         assert_eq!(backlog.len(), 2, "a job heard twice counts once");
         let now = t0 + Duration::from_secs(5);
-        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(5)));
+        assert_eq!(
+            backlog.snapshot_at(now).oldest_wait,
+            Some(Duration::from_secs(5))
+        );
         backlog.left("a");
-        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            backlog.snapshot_at(now).oldest_wait,
+            Some(Duration::from_secs(3))
+        );
         backlog.left("b");
-        assert_eq!(backlog.oldest_wait_at(now), None);
+        assert_eq!(backlog.snapshot_at(now).oldest_wait, None);
         assert!(backlog.is_empty());
         assert!(backlog.lock().order.is_empty());
     }
@@ -164,21 +186,27 @@ mod tests {
         }
         backlog.left("b");
         let now = t0 + Duration::from_secs(10);
-        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(10)));
+        assert_eq!(
+            backlog.snapshot_at(now).oldest_wait,
+            Some(Duration::from_secs(10))
+        );
         backlog.left("a");
-        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(8)));
+        assert_eq!(
+            backlog.snapshot_at(now).oldest_wait,
+            Some(Duration::from_secs(8))
+        );
         assert_eq!(backlog.lock().order.len(), 1);
     }
 
     #[test]
     fn starts_make_the_rate() {
         let backlog = Backlog::default();
-        assert_eq!(backlog.start_rate(), 0.0);
+        assert_eq!(backlog.snapshot().start_rate, 0.0);
         for id in ["a", "b", "c", "d", "e"] {
             backlog.queued(id);
             backlog.started(id);
         }
-        assert!((backlog.start_rate() - 0.5).abs() < 1e-9);
+        assert!((backlog.snapshot().start_rate - 0.5).abs() < 1e-9);
         assert!(backlog.is_empty());
     }
 
@@ -189,7 +217,10 @@ mod tests {
         backlog.queued_at("lost", t0);
         backlog.queued_at("recent", t0 + Backlog::FORGET_AFTER);
         let now = t0 + Backlog::FORGET_AFTER + Duration::from_secs(1);
-        assert_eq!(backlog.oldest_wait_at(now), Some(Duration::from_secs(1)));
+        assert_eq!(
+            backlog.snapshot_at(now).oldest_wait,
+            Some(Duration::from_secs(1))
+        );
         assert_eq!(backlog.len(), 1);
     }
 }
