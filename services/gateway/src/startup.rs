@@ -100,7 +100,10 @@ impl Application {
         let submitter =
             Submitter::new(Publisher::new(broker.clone()), Arc::clone(&jobs), &instance);
         let stopping = watch::Sender::new(false);
-        let admission = Admission::new(Arc::clone(&jobs), config.max_queue_wait());
+        let transform_bytes = u64::try_from(broker.topology().transform_bound().max_bytes)
+            .context("The transform queue's byte bound is negative")?;
+        let admission = Admission::new(Arc::clone(&jobs), config.max_queue_wait())
+            .with_queue_bytes(transform_bytes);
         let state = AppState {
             submitter: Arc::new(submitter),
             admission: admission.clone(),

@@ -594,7 +594,12 @@
     const overloaded = report && report.status === "overloaded" && load;
     notice.hidden = !overloaded;
     if (!overloaded) return;
-    notice.textContent = `The pipeline is overloaded: ${load.queued} jobs are waiting for a transformer, the oldest for ${load.oldest_wait_secs} s (the gateway takes new uploads again once jobs wait less than ${load.limit_secs} s). Your uploads wait and are sent again on their own.`;
+    const mib = (bytes) => (bytes / 1048576).toFixed(0);
+    const full = load.limit_bytes !== undefined && load.queued_bytes >= load.limit_bytes;
+    const until = full
+      ? `the jobs waiting hold ${mib(load.queued_bytes)} MiB; the gateway takes new uploads again under ${mib(load.limit_bytes)} MiB`
+      : `the gateway takes new uploads again once jobs wait less than ${load.limit_secs} s`;
+    notice.textContent = `The pipeline is overloaded: ${load.queued} jobs are waiting for a transformer, the oldest for ${load.oldest_wait_secs} s (${until}). Your uploads wait and are sent again on their own.`;
     loadTimer = setTimeout(refreshLoad, LOAD_POLL_MS);
   }
 

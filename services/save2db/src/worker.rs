@@ -146,6 +146,7 @@ impl ArchiveWorker {
             error_code,
             error,
             owner: document.owner.clone().unwrap_or_default(),
+            ..JobEvent::default()
         };
         debug_assert!(matches!(status, JobStatus::Done | JobStatus::Failed));
         let routing_key = routing::event("stored");

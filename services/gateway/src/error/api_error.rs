@@ -116,6 +116,19 @@ pub enum ApiError {
         /// When to retry.
         retry_after_secs: u64,
     },
+    /// The jobs waiting for a transformer hold most of the transform queue's bytes: the gateway refuses new ones
+    /// until the backlog shrinks.
+    #[error(
+        "the pipeline is overloaded: the jobs waiting for a transformer hold {queued_bytes} bytes (the limit is {limit_bytes}); retry after `Retry-After` seconds"
+    )]
+    OverloadedBytes {
+        /// The bytes of the waiting jobs' messages.
+        queued_bytes: u64,
+        /// The gateway's limit.
+        limit_bytes: u64,
+        /// When to retry.
+        retry_after_secs: u64,
+    },
     /// The broker could not be reached or did not confirm the job.
     #[error("the job could not be queued: the message broker is unavailable; retry later")]
     BrokerUnavailable(#[source] imagepipe_common::Error),
@@ -157,7 +170,7 @@ impl ApiError {
             ApiError::OutputNotFound { .. } => ErrorCode::OutputNotFound,
             ApiError::JobInProgress { .. } => ErrorCode::JobInProgress,
             ApiError::QueueFull => ErrorCode::QueueFull,
-            ApiError::Overloaded { .. } => ErrorCode::Overloaded,
+            ApiError::Overloaded { .. } | ApiError::OverloadedBytes { .. } => ErrorCode::Overloaded,
             ApiError::BrokerUnavailable(_) | ApiError::DeletionUnannounced(_) => {
                 ErrorCode::BrokerUnavailable
             }
@@ -171,6 +184,9 @@ impl ApiError {
         match self {
             ApiError::QueueFull => Some(RETRY_AFTER_QUEUE_FULL_SECS),
             ApiError::Overloaded {
+                retry_after_secs, ..
+            }
+            | ApiError::OverloadedBytes {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             ApiError::JobInProgress { .. } => Some(RETRY_AFTER_IN_PROGRESS_SECS),

@@ -112,7 +112,7 @@ error_codes! {
     QueueFull = "queue_full", 503, "The work queue is full; retry after `Retry-After` seconds.";
     /// Jobs wait too long to start.
     Overloaded = "overloaded", 503,
-        "A new job would wait longer than the gateway's limit for a transformer (`GATEWAY_MAX_QUEUE_WAIT_SECS`), so new ones are refused until the backlog shrinks; nothing was queued. Retry after `Retry-After` seconds.";
+        "A new job would wait longer than the gateway's limit for a transformer (`GATEWAY_MAX_QUEUE_WAIT_SECS`), or the jobs waiting hold three quarters of the transform queue's byte bound, so new ones are refused until the backlog shrinks; nothing was queued. Retry after `Retry-After` seconds.";
     /// The broker is away.
     BrokerUnavailable = "broker_unavailable", 503,
         "The message broker is unreachable or did not confirm; nothing was queued or deleted. Retry after `Retry-After` seconds.";

@@ -188,6 +188,11 @@ mod tests {
                 limit_secs: 10,
                 retry_after_secs: 5,
             },
+            ApiError::OverloadedBytes {
+                queued_bytes: 200 << 20,
+                limit_bytes: 192 << 20,
+                retry_after_secs: 3,
+            },
             ApiError::BrokerUnavailable(imagepipe_common::Error::Timeout {
                 what: "a confirm",
                 seconds: 1,

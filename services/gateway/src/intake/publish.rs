@@ -9,6 +9,7 @@ use imagepipe_common::{
     time::now_ms,
 };
 use imagepipe_proto::{
+    Message as _,
     topology::routing,
     v1::{ImageInfo, ImageSubmitted, JobEvent, JobStatus, job_event},
 };
@@ -122,15 +123,17 @@ impl Submitter {
             },
             owner,
         );
-        self.announce(&job_id, &trace_id, owner, message.submitted_at_ms)
+        let bytes = message.payload_len() as u64;
+        self.announce(&job_id, &trace_id, owner, message.submitted_at_ms, bytes)
             .await;
         Ok(Accepted { job_id, trace_id })
     }
 
     /// Tells every replica about the job. Best effort: a replica that misses it still finds the job in MongoDB
     /// once stored. The event is dated `at_ms`, the submission's time, before any transformer can start the job
-    /// (so the timeline never shows a start before the acceptance).
-    async fn announce(&self, job_id: &str, trace_id: &str, owner: &str, at_ms: i64) {
+    /// (so the timeline never shows a start before the acceptance). It carries the job message's `bytes`, which
+    /// the replicas' backlogs add up to weigh the transform queue.
+    async fn announce(&self, job_id: &str, trace_id: &str, owner: &str, at_ms: i64, bytes: u64) {
         let event = JobEvent {
             job_id: job_id.to_owned(),
             trace_id: trace_id.to_owned(),
@@ -139,6 +142,7 @@ impl Submitter {
             by: self.instance.clone(),
             status: JobStatus::Queued as i32,
             owner: owner.to_owned(),
+            message_bytes: bytes,
             ..JobEvent::default()
         };
         // This replica's timeline has the step even if the event cannot be published (its echo is no duplicate).

@@ -1,5 +1,5 @@
-//! The jobs waiting for a transformer, as this replica sees them: how many, how long the oldest has waited, and
-//! how fast jobs start; the signals the gateway sheds load on (`503 overloaded`, see
+//! The jobs waiting for a transformer, as this replica sees them: how many, how many bytes their messages hold
+//! on the transform queue, how long the oldest has waited, and how fast jobs start; the signals the gateway sheds load on (`503 overloaded`, see
 //! [`crate::intake::admission`]).
 //!
 //! Every replica hears every job's `accepted` and `started` events on its reply queue, so each one keeps the
@@ -9,7 +9,7 @@
 //! queue that overflowed) is dropped after [`Backlog::FORGET_AFTER`] rather than counted forever.
 
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{HashMap, VecDeque},
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -24,8 +24,10 @@ pub struct Backlog {
 struct Inner {
     /// Jobs in the order this replica heard of them; some may have started since (see `waiting`).
     order: VecDeque<(Instant, String)>,
-    /// Jobs of `order` still waiting.
-    waiting: HashSet<String>,
+    /// Jobs of `order` still waiting, with the bytes of their messages.
+    waiting: HashMap<String, u64>,
+    /// The bytes of `waiting` together.
+    waiting_bytes: u64,
     /// When this replica heard of each start within the last [`Backlog::RATE_WINDOW`].
     starts: VecDeque<Instant>,
 }
@@ -35,6 +37,8 @@ struct Inner {
 pub struct Snapshot {
     /// Jobs waiting.
     pub queued: usize,
+    /// The bytes of their messages on the transform queue (as far as their `accepted` events said).
+    pub queued_bytes: u64,
     /// How long the oldest waiting job has waited, if any job waits.
     pub oldest_wait: Option<Duration>,
     /// Jobs started per second over the last [`Backlog::RATE_WINDOW`] (0 when none started).
@@ -57,9 +61,10 @@ impl Backlog {
         inner.leave(job_id);
     }
 
-    /// A job was accepted (by any replica): it waits from now. Heard twice, it keeps its first time.
-    pub fn queued(&self, job_id: &str) {
-        self.queued_at(job_id, Instant::now());
+    /// A job was accepted (by any replica), its message holding `bytes` on the transform queue: it waits from
+    /// now. Heard twice, it keeps its first time.
+    pub fn queued(&self, job_id: &str, bytes: u64) {
+        self.queued_at(job_id, bytes, Instant::now());
     }
 
     /// The job started, ended or went: it no longer waits.
@@ -85,11 +90,14 @@ impl Backlog {
         self.len() == 0
     }
 
-    fn queued_at(&self, job_id: &str, at: Instant) {
+    fn queued_at(&self, job_id: &str, bytes: u64, at: Instant) {
         let mut inner = self.lock();
-        if inner.waiting.insert(job_id.to_owned()) {
-            inner.order.push_back((at, job_id.to_owned()));
+        if inner.waiting.contains_key(job_id) {
+            return;
         }
+        inner.waiting.insert(job_id.to_owned(), bytes);
+        inner.waiting_bytes += bytes;
+        inner.order.push_back((at, job_id.to_owned()));
     }
 
     fn snapshot_at(&self, now: Instant) -> Snapshot {
@@ -98,6 +106,7 @@ impl Backlog {
         trim_starts(&mut inner.starts, now);
         Snapshot {
             queued: inner.waiting.len(),
+            queued_bytes: inner.waiting_bytes,
             oldest_wait,
             start_rate: inner.starts.len() as f64 / Self::RATE_WINDOW.as_secs_f64(),
         }
@@ -113,14 +122,21 @@ impl Backlog {
 
 impl Inner {
     fn leave(&mut self, job_id: &str) {
-        self.waiting.remove(job_id);
+        self.forget(job_id);
         // Keep `order` short when jobs leave in the order they came, the usual case.
         while self
             .order
             .front()
-            .is_some_and(|(_, id)| !self.waiting.contains(id))
+            .is_some_and(|(_, id)| !self.waiting.contains_key(id))
         {
             self.order.pop_front();
+        }
+    }
+
+    /// Takes the job out of `waiting`, and its bytes out of the sum.
+    fn forget(&mut self, job_id: &str) {
+        if let Some(bytes) = self.waiting.remove(job_id) {
+            self.waiting_bytes -= bytes;
         }
     }
 
@@ -128,11 +144,11 @@ impl Inner {
     fn oldest_wait_at(&mut self, now: Instant) -> Option<Duration> {
         while let Some((since, id)) = self.order.front() {
             let waited = now.saturating_duration_since(*since);
-            if self.waiting.contains(id) && waited < Backlog::FORGET_AFTER {
+            if self.waiting.contains_key(id) && waited < Backlog::FORGET_AFTER {
                 return Some(waited);
             }
             let (_, id) = self.order.pop_front().expect("a front element");
-            self.waiting.remove(&id);
+            self.forget(&id);
         }
         None
     }
@@ -157,22 +173,34 @@ mod tests {
         let backlog = Backlog::default();
         let t0 = Instant::now();
         assert_eq!(backlog.snapshot_at(t0).oldest_wait, None);
-        backlog.queued_at("a", t0);
-        backlog.queued_at("b", t0 + Duration::from_secs(2));
-        backlog.queued_at("a", t0 + Duration::from_secs(3));
+        backlog.queued_at("a", 100, t0);
+        backlog.queued_at("b", 20, t0 + Duration::from_secs(2));
+        backlog.queued_at("a", 100, t0 + Duration::from_secs(3));
         assert_eq!(backlog.len(), 2, "a job heard twice counts once");
+        assert_eq!(
+            backlog.snapshot_at(t0).queued_bytes,
+            120,
+            "and its bytes once"
+        );
         let now = t0 + Duration::from_secs(5);
         assert_eq!(
             backlog.snapshot_at(now).oldest_wait,
             Some(Duration::from_secs(5))
         );
         backlog.left("a");
+        backlog.left("a");
         assert_eq!(
             backlog.snapshot_at(now).oldest_wait,
             Some(Duration::from_secs(3))
         );
+        assert_eq!(
+            backlog.snapshot_at(now).queued_bytes,
+            20,
+            "a job leaves once"
+        );
         backlog.left("b");
         assert_eq!(backlog.snapshot_at(now).oldest_wait, None);
+        assert_eq!(backlog.snapshot_at(now).queued_bytes, 0);
         assert!(backlog.is_empty());
         assert!(backlog.lock().order.is_empty());
     }
@@ -182,7 +210,7 @@ mod tests {
         let backlog = Backlog::default();
         let t0 = Instant::now();
         for (n, id) in ["a", "b", "c"].iter().enumerate() {
-            backlog.queued_at(id, t0 + Duration::from_secs(n as u64));
+            backlog.queued_at(id, 1, t0 + Duration::from_secs(n as u64));
         }
         backlog.left("b");
         let now = t0 + Duration::from_secs(10);
@@ -203,7 +231,7 @@ mod tests {
         let backlog = Backlog::default();
         assert_eq!(backlog.snapshot().start_rate, 0.0);
         for id in ["a", "b", "c", "d", "e"] {
-            backlog.queued(id);
+            backlog.queued(id, 1);
             backlog.started(id);
         }
         assert!((backlog.snapshot().start_rate - 0.5).abs() < 1e-9);
@@ -214,13 +242,18 @@ mod tests {
     fn a_job_whose_start_was_missed_is_forgotten() {
         let backlog = Backlog::default();
         let t0 = Instant::now();
-        backlog.queued_at("lost", t0);
-        backlog.queued_at("recent", t0 + Backlog::FORGET_AFTER);
+        backlog.queued_at("lost", 7, t0);
+        backlog.queued_at("recent", 5, t0 + Backlog::FORGET_AFTER);
         let now = t0 + Backlog::FORGET_AFTER + Duration::from_secs(1);
         assert_eq!(
             backlog.snapshot_at(now).oldest_wait,
             Some(Duration::from_secs(1))
         );
         assert_eq!(backlog.len(), 1);
+        assert_eq!(
+            backlog.snapshot_at(now).queued_bytes,
+            5,
+            "with the bytes of the forgotten job gone"
+        );
     }
 }

@@ -223,7 +223,7 @@ impl JobStore {
                 // Read in place, in the same lookup that makes the slot (no copy of the job's state).
                 self.update(&event.job_id, |state| {
                     if state.status == JobStatus::Queued {
-                        self.backlog.queued(&event.job_id);
+                        self.backlog.queued(&event.job_id, event.message_bytes);
                     }
                     false
                 });

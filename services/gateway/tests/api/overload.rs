@@ -1,7 +1,8 @@
 //! Load shedding: once a new job would wait past `--max-queue-wait-secs` (here: the oldest queued job has waited
-//! that long, and nothing starts), uploads are refused with
-//! `503 overloaded` and `Retry-After`, `/readyz` says `overloaded` (still `200`), and the gateway takes jobs
-//! again as soon as the job starts. No transformer runs here: the test plays its `started` event.
+//! that long, and nothing starts), or the waiting jobs hold three quarters of the transform queue's bytes,
+//! uploads are refused with `503 overloaded` and `Retry-After`, `/readyz` says `overloaded` (still `200`), and
+//! the gateway takes jobs again as soon as the jobs start. No transformer runs here: the tests play their
+//! `started` events.
 
 use imagepipe_common::{
     amqp::{Envelope, Publisher},
@@ -83,17 +84,8 @@ async fn a_backlog_older_than_the_limit_refuses_uploads_until_the_oldest_job_sta
     // A transformer starts the job: the backlog is empty and uploads are taken again, on both replicas.
     let publisher = Publisher::new(harness.broker());
     let key = routing::event("started");
-    let started = JobEvent {
-        job_id: job_id.clone(),
-        trace_id: "t".into(),
-        kind: job_event::Kind::Started as i32,
-        at_ms: imagepipe_common::time::now_ms(),
-        by: "tf-test".into(),
-        status: JobStatus::Processing as i32,
-        ..JobEvent::default()
-    };
     publisher
-        .publish(Envelope::event(&key, &job_id, "t"), &started)
+        .publish(Envelope::event(&key, &job_id, "t"), &started(&job_id))
         .await
         .expect("the started event is published");
     for base in [&gateway.base, &other.base] {
@@ -106,4 +98,105 @@ async fn a_backlog_older_than_the_limit_refuses_uploads_until_the_oldest_job_sta
     assert_eq!(post().await.unwrap().status(), 202);
     publisher.close().await;
     harness.teardown().await;
+}
+
+#[tokio::test]
+async fn waiting_jobs_holding_three_quarters_of_the_transform_queue_s_bytes_refuse_uploads() {
+    let mut harness = Harness::new();
+    let png = picture(160, 120, image::ImageFormat::Png);
+    // The transform queue gets a quarter of the budget: four uploads' worth, so the gateways refuse from three
+    // (their messages are a little larger than the image). No wait limit: the bytes alone decide.
+    // Every queue that takes whole jobs must fit the largest message (the dead letters' fifth of the budget is
+    // 3.2 uploads), which must carry twice the largest upload.
+    let budget = (16 * png.len()).to_string();
+    let max_message = (3 * png.len()).to_string();
+    let max_upload = png.len().to_string();
+    let flags = [
+        "--max-queue-wait-secs",
+        "0",
+        "--amqp-queue-budget-bytes",
+        &budget,
+        "--amqp-max-message-bytes",
+        &max_message,
+        "--max-upload-bytes",
+        &max_upload,
+    ];
+    let gateway = harness.gateway(&flags).await;
+    let other = harness.gateway(&flags).await;
+    let client = reqwest::Client::new();
+    let post = || {
+        client
+            .post(format!("{}/image", gateway.base))
+            .header("content-type", "image/png")
+            .body(png.clone())
+            .send()
+    };
+    let load = |base: String| {
+        let client = client.clone();
+        async move {
+            let response = client.get(format!("{base}/readyz")).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    let mut accepted = Vec::new();
+    for _ in 0..3 {
+        let response = post().await.unwrap();
+        assert_eq!(response.status(), 202);
+        let body: Value = response.json().await.unwrap();
+        accepted.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let response = post().await.unwrap();
+    assert_eq!(response.status(), 503, "a fourth upload is refused");
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "overloaded", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("hold"), "{body}");
+    // The other replica weighs the same backlog from the `accepted` events, and refuses too.
+    let seen = wait_for(EVENT_TIMEOUT, || async {
+        let load = load(other.base.clone()).await;
+        (load["status"] == "overloaded").then_some(load)
+    })
+    .await
+    .expect("the other replica hears of the three jobs' bytes");
+    let queued_bytes = seen["load"]["queued_bytes"].as_u64().unwrap();
+    let limit = seen["load"]["limit_bytes"].as_u64().unwrap();
+    assert_eq!(seen["load"]["queued"], 3, "{seen}");
+    assert!(queued_bytes > 3 * png.len() as u64, "{seen}");
+    assert_eq!(limit, 3 * png.len() as u64, "{seen}");
+
+    // The transformers start one job: the bytes fall under the limit and both replicas take uploads again.
+    let publisher = Publisher::new(harness.broker());
+    let key = routing::event("started");
+    publisher
+        .publish(
+            Envelope::event(&key, &accepted[0], "t"),
+            &started(&accepted[0]),
+        )
+        .await
+        .expect("the started event is published");
+    for base in [&gateway.base, &other.base] {
+        wait_for(EVENT_TIMEOUT, || async {
+            (load(base.clone()).await["status"] == "ready").then_some(())
+        })
+        .await
+        .expect("the gateway recovers once a job starts");
+    }
+    assert_eq!(post().await.unwrap().status(), 202);
+    publisher.close().await;
+    harness.teardown().await;
+}
+
+/// A transformer's `started` event for `job_id`.
+fn started(job_id: &str) -> JobEvent {
+    JobEvent {
+        job_id: job_id.to_owned(),
+        trace_id: "t".into(),
+        kind: job_event::Kind::Started as i32,
+        at_ms: imagepipe_common::time::now_ms(),
+        by: "tf-test".into(),
+        status: JobStatus::Processing as i32,
+        ..JobEvent::default()
+    }
 }
