@@ -9,7 +9,8 @@ use imagepipe_proto::topology::DEFAULT_QUEUE_BUDGET_BYTES;
 /// How to reach RabbitMQ and which topology namespace to use.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AmqpArgs {
-    /// AMQP URL of the broker.
+    /// AMQP URL of the broker; for a cluster, its nodes' URLs separated by commas (each process connects to one
+    /// at random and moves to another when it stops answering).
     #[arg(long, env = "AMQP_URL", default_value = DEFAULT_AMQP_URL)]
     pub amqp_url: String,
     /// Prefix of every exchange and queue name (tests use a unique one).

@@ -48,8 +48,9 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_MAX_TRACKED_JOBS", default_value_t = 100_000)]
     pub max_tracked_jobs: usize,
     /// Refuse new jobs (`503 overloaded`) while a new job would wait longer than this for a transformer (the
-    /// queue's length over the start rate, or the oldest job's wait), in seconds; 0: never (the transform
-    /// queue's bounds still apply).
+    /// queue's length over the start rate, or the oldest job's wait), in seconds; 0: never. Whatever this is,
+    /// new jobs are also refused while the jobs waiting hold three quarters of the transform queue's byte bound
+    /// (a quarter of `AMQP_QUEUE_BUDGET_BYTES`).
     #[arg(long, env = "GATEWAY_MAX_QUEUE_WAIT_SECS", default_value_t = 10)]
     pub max_queue_wait_secs: u64,
     /// Absolute URL prefix for links in responses (e.g. `https://images.example.com`); default: relative links.

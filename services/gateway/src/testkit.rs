@@ -61,6 +61,11 @@ impl Harness {
         self.sandbox.broker_through(proxy);
     }
 
+    /// Services started from now on know the broker as several nodes, one through each of `proxies`.
+    pub fn broker_through_nodes(&mut self, proxies: &[&CutProxy]) {
+        self.sandbox.broker_through_nodes(proxies);
+    }
+
     /// Services started from now on reach the database through `proxy`.
     pub fn database_through(&mut self, proxy: &CutProxy) {
         self.service_mongodb_uri = proxy.url_for(&mongodb_uri());

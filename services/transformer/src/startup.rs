@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use futures_util::FutureExt;
 use imagepipe_common::{
-    amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume},
+    amqp::{Broker, ConsumerOptions, ConsumerState, Publisher, consume, redact},
     health::{self, Readiness},
     instance,
 };
@@ -106,33 +106,5 @@ impl Application {
         health.await.context("The health server task failed")?;
         tracing::info!("Transformer stopped.");
         Ok(())
-    }
-}
-
-/// `url` without its password, for error messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redacts_the_password() {
-        assert_eq!(
-            redact("amqp://guest:secret@127.0.0.1:5672/%2f"),
-            "amqp://guest:***@127.0.0.1:5672/%2f"
-        );
-        assert_eq!(redact("amqp://host/%2f"), "amqp://host/%2f");
     }
 }

@@ -1,8 +1,10 @@
-//! The broker handle: a pool of connections (deadpool-lapin) plus the names of this process's topology.
+//! The broker handle: a pool of connections (deadpool, over the broker's nodes: see [`super::nodes`]) plus the
+//! names of this process's topology.
 
 use std::time::Duration;
 
-use deadpool_lapin::{Pool, PoolConfig, Runtime, Timeouts};
+use deadpool::managed::Pool;
+use deadpool_lapin::{PoolConfig, Runtime, Timeouts};
 use imagepipe_proto::topology::{ArgValue, Topology};
 use lapin::{
     Channel, ConnectionProperties, ExchangeKind,
@@ -13,6 +15,7 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
+use super::nodes::{Nodes, split_urls};
 use crate::{
     Error,
     config::AmqpArgs,
@@ -30,7 +33,7 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 /// A cheap-to-clone handle on the broker. Connections are opened lazily and replaced when they break.
 #[derive(Clone)]
 pub struct Broker {
-    pool: Pool,
+    pool: Pool<Nodes>,
     topology: Topology,
     confirm_timeout: Duration,
     max_message_bytes: u64,
@@ -45,8 +48,9 @@ impl std::fmt::Debug for Broker {
 }
 
 impl Broker {
-    /// A handle on the broker at `args.amqp_url`, naming its connections `connection_name` (shown in the
-    /// management console). Connects on first use.
+    /// A handle on the broker at `args.amqp_url` (one node's URL, or a cluster's, comma-separated), naming its
+    /// connections `connection_name` (shown in the management console). Connects on first use, to a node picked
+    /// at random, and moves to another when a node stops answering.
     ///
     /// # Errors
     /// [`Error::Config`] when the pool cannot be built from the arguments.
@@ -56,25 +60,32 @@ impl Broker {
         topology
             .check_fits(args.amqp_max_message_bytes)
             .map_err(|why| Error::Config(format!("AMQP_QUEUE_BUDGET_BYTES: {why}")))?;
-        let url = with_default_query(&args.amqp_url);
+        let urls: Vec<String> = split_urls(&args.amqp_url)
+            .iter()
+            .map(|url| with_default_query(url))
+            .collect();
+        if urls.is_empty() {
+            return Err(Error::Config("AMQP_URL names no broker".into()));
+        }
         let name = connection_name.to_owned();
-        let config = deadpool_lapin::Config {
-            url: Some(url),
-            pool: Some(PoolConfig {
+        let first = uuid::Uuid::new_v4().as_u128() as usize;
+        let nodes = Nodes::new(urls, first, move || {
+            ConnectionProperties::default().with_connection_name(name.clone().into())
+        });
+        // A create may try every node, each within its connection timeout.
+        let create = POOL_TIMEOUT * u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+        let pool = Pool::builder(nodes)
+            .config(PoolConfig {
                 max_size: 4,
                 timeouts: Timeouts {
-                    wait: Some(POOL_TIMEOUT),
-                    create: Some(POOL_TIMEOUT),
+                    wait: Some(POOL_TIMEOUT.max(create)),
+                    create: Some(create),
                     recycle: Some(POOL_TIMEOUT),
                 },
                 ..PoolConfig::default()
-            }),
-        };
-        let pool = config
-            .create_pool(
-                move || ConnectionProperties::default().with_connection_name(name.clone().into()),
-                Runtime::Tokio1,
-            )
+            })
+            .runtime(Runtime::Tokio1)
+            .build()
             .map_err(|error| Error::Config(format!("cannot build the AMQP pool: {error}")))?;
         Ok(Self {
             pool,

@@ -46,6 +46,17 @@ impl Sandbox {
         self.service_amqp_url = proxy.url_for(&amqp_url());
     }
 
+    /// Services started from now on know the broker as several nodes, one through each of `proxies`: a
+    /// cluster, as far as they can tell, whose nodes the test can take away one at a time.
+    pub fn broker_through_nodes(&mut self, proxies: &[&CutProxy]) {
+        let url = amqp_url();
+        self.service_amqp_url = proxies
+            .iter()
+            .map(|proxy| proxy.url_for(&url))
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+
     /// The flags that put a service in this sandbox: its HTTP port on `127.0.0.1:0`, the broker, the
     /// namespace.
     #[must_use]

@@ -112,6 +112,56 @@ async fn a_broker_outage_is_reported_and_every_service_recovers_from_it() {
     stack.teardown().await;
 }
 
+/// Posts until the gateway takes the upload: right after a broker node went, its publisher may still hold a
+/// channel of the lost connection and answer `503 broker_unavailable` once.
+async fn accepted_eventually(client: &reqwest::Client, base: &str) -> String {
+    let deadline = Instant::now() + NOTICE;
+    loop {
+        let response = post_png(client, base).await;
+        if response.status() == 202 {
+            let body: Value = response.json().await.unwrap();
+            return body["id"].as_str().unwrap().to_owned();
+        }
+        assert_eq!(response.status(), 503, "only a passing refusal is expected");
+        assert!(
+            Instant::now() < deadline,
+            "the gateway never took an upload again"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_services_carry_on_through_another_broker_node_when_theirs_goes() {
+    // Two nodes, as far as the services can tell: two proxies to the test broker, each cut in turn and never
+    // restored while it matters, so only moving to the other node lets a service carry on.
+    let upstream = authority_of(&amqp_url(), 5672);
+    let first = CutProxy::start(upstream.clone()).await;
+    let second = CutProxy::start(upstream).await;
+    let mut stack = Stack::new();
+    stack.broker_through_nodes(&[&first, &second]);
+    stack.save2db().await;
+    stack.transformer().await;
+    let gateway = stack.gateway(&[]).await;
+    let client = reqwest::Client::new();
+    let archive = stack.archive().await;
+    // Each service starts on a node of its own choosing; after the first cut every one is on the second node,
+    // so the second cut moves them all. A job accepted just before a cut and one accepted after are both done
+    // and stored.
+    for (gone, left) in [(&first, &second), (&second, &first)] {
+        left.restore();
+        let in_flight = accepted_eventually(&client, &gateway.base).await;
+        gone.cut();
+        let after = accepted_eventually(&client, &gateway.base).await;
+        for id in [&in_flight, &after] {
+            wait_done(&client, &gateway.base, id).await;
+            stored(&archive, id).await;
+        }
+        wait_readyz(&client, &gateway.base, 200, "broker").await;
+    }
+    stack.teardown().await;
+}
+
 #[tokio::test]
 async fn a_database_outage_delays_storage_but_loses_nothing() {
     let proxy = CutProxy::start(authority_of(&mongodb_uri(), 27017)).await;
