@@ -369,9 +369,9 @@ impl Topology {
             .map(|(name, value)| format!("{} {}", code(name), render(name, value)))
             .collect();
         table.push_str(&format!(
-            "| queue | {} | {} {}, {} {} | classic, not durable, {} | One gateway replica's results and every job \
-             event; it outlives a reconnect and goes a minute after its replica. Past its bound it drops its \
-             oldest messages (the replica then reads those jobs from MongoDB). |\n",
+            "| queue | {} | {} {}, {} {} | durable, {} | One gateway replica's results and every job event; it \
+             outlives a reconnect and the loss of a broker node, and goes a minute after its replica. Past its \
+             bound it drops its oldest messages (the replica then reads those jobs from MongoDB). |\n",
             code(&self.gateway_queue("<instance>")),
             code(&self.exchange()),
             code(&routing::result("<instance>")),
@@ -400,13 +400,16 @@ impl Topology {
         ]
     }
 
-    /// A gateway replica's reply queue's arguments: it expires a while after its replica is gone, and past
-    /// its bound drops its oldest messages (results and events are also kept by save2db, so a replica that
-    /// falls that far behind reads them from MongoDB instead).
+    /// A gateway replica's reply queue's arguments: a quorum queue (durable, replicated, so that the loss of
+    /// one broker node of a cluster neither loses it nor leaves it unusable, which would make the broker refuse
+    /// every job event routed to it), it expires a while after its replica is gone, and past its bound drops its
+    /// oldest messages (results and events are also kept by save2db, so a replica that falls that far behind
+    /// reads them from MongoDB instead).
     #[must_use]
     pub fn gateway_queue_arguments(&self) -> Vec<(&'static str, ArgValue)> {
         let bound = self.gateway_bound();
         vec![
+            ("x-queue-type", ArgValue::Str("quorum")),
             ("x-expires", ArgValue::Int(GATEWAY_QUEUE_EXPIRES_MS)),
             ("x-max-length", ArgValue::Int(bound.max_length)),
             ("x-max-length-bytes", ArgValue::Int(bound.max_bytes)),

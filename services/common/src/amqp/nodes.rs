@@ -33,6 +33,8 @@ pub struct Nodes {
     urls: Vec<String>,
     /// The node new connections try first.
     next: AtomicUsize,
+    /// The node of the last connection opened (`usize::MAX`: none yet), so a move to another node is logged once.
+    connected: AtomicUsize,
     properties: Box<dyn Fn() -> ConnectionProperties + Send + Sync>,
 }
 
@@ -62,6 +64,7 @@ impl Nodes {
         Self {
             urls,
             next,
+            connected: AtomicUsize::new(usize::MAX),
             properties: Box::new(properties),
         }
     }
@@ -90,11 +93,8 @@ impl managed::Manager for Nodes {
             let node = (first + offset) % self.urls.len();
             match lapin::Connection::connect(&self.urls[node], (self.properties)()).await {
                 Ok(connection) => {
-                    if node != first {
-                        tracing::info!(
-                            node = %redact(&self.urls[node]),
-                            "Connected to another broker node."
-                        );
+                    if self.connected.swap(node, Ordering::Relaxed) != node {
+                        tracing::info!(node = %redact(&self.urls[node]), "Connected to a broker node.");
                     }
                     self.next.store(node, Ordering::Relaxed);
                     return Ok(NodeConnection { connection, node });

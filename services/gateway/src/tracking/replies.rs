@@ -92,7 +92,10 @@ pub async fn declare_reply_queue(broker: &Broker, instance: &str) -> Result<Stri
     broker
         .declare_queue(
             &queue,
-            QueueDeclareOptions::default(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
             &topology.gateway_queue_arguments(),
             &bindings,
         )

@@ -228,9 +228,24 @@ impl TransformWorker {
                 tracing::warn!("The job names no reply routing key; only archiving its result.");
                 return Ok(());
             }
-            self.publisher
+            match self
+                .publisher
                 .publish(envelope(&job.reply_routing_key, false), &result)
                 .await
+            {
+                // The accepting gateway's reply queue refused it (its broker node is down, say). The archive
+                // carries the same result, and that gateway reads the job from MongoDB once it is stored:
+                // transforming the job again could not reach the queue any better, and would only spend the
+                // job's deliveries until it is dead-lettered.
+                Err(CommonError::Nacked { .. }) => {
+                    tracing::warn!(
+                        reply_routing_key = %job.reply_routing_key,
+                        "The gateway's reply queue refused the result; it is archived all the same."
+                    );
+                    Ok(())
+                }
+                other => other,
+            }
         };
         let (archived, replied) = tokio::join!(
             self.publish_archive(envelope(routing::ARCHIVE, true), &archive),

@@ -396,3 +396,66 @@ async fn a_queue_an_older_release_declared_with_other_arguments_is_kept_as_it_is
     publisher.close().await;
     broker.delete_topology().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_result_the_gateway_s_queue_refuses_is_archived_all_the_same_and_not_retried() {
+    use imagepipe_proto::topology::routing;
+    use lapin::{
+        options::{QueueBindOptions, QueueDeclareOptions},
+        types::{AMQPValue, FieldTable},
+    };
+
+    let app = spawn_app().await;
+    // A queue bound to the gateway's result key that refuses everything, as a reply queue on a lost broker node
+    // does: every result publish is nacked.
+    let refusing = format!("{}.refusing", app.broker.topology().namespace());
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
+    arguments.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
+    app.channel
+        .queue_declare(
+            refusing.as_str().into(),
+            QueueDeclareOptions {
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            arguments,
+        )
+        .await
+        .expect("the refusing queue");
+    app.channel
+        .queue_bind(
+            refusing.as_str().into(),
+            app.broker.topology().exchange().into(),
+            routing::result(helpers::GATEWAY).into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("its binding");
+
+    let job = job(
+        png(64, 48),
+        TransformSpec {
+            width: Some(32),
+            ..TransformSpec::default()
+        },
+    );
+    app.submit(&job).await;
+    let archive_queue = app.broker.topology().archive_queue();
+    let (archive, _) = app.next::<ImageArchive>(&archive_queue).await;
+    assert_eq!(archive.job_id, job.job_id);
+    assert_eq!(archive.status(), JobStatus::Done);
+    // Acknowledged once: not transformed again, nothing more archived, nothing dead-lettered.
+    let transform_queue = app.broker.topology().transform_queue();
+    let dead_letters = app.broker.topology().dead_letter_queue();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(app.ready_count(&archive_queue).await, 0, "archived once");
+    assert_eq!(app.ready_count(&dead_letters).await, 0);
+    let stopped = app.stop().await;
+    assert_eq!(stopped.ready_count(&transform_queue).await, 0, "acked");
+    stopped.clean_up().await;
+}
