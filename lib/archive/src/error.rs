@@ -51,6 +51,10 @@ pub enum StoreError {
     /// group commit, at shutdown): whether it was written is unknown, and writing again is harmless.
     #[error("the write was interrupted before its outcome was known: {0}")]
     Interrupted(&'static str),
+    /// The server answers but takes no writes: a replica set member that is not (or no longer) the primary,
+    /// during an election or a step-down. Transient.
+    #[error("the database takes no writes now (no writable primary)")]
+    NotWritable,
 }
 
 impl StoreError {
@@ -86,7 +90,7 @@ impl StoreError {
         match self {
             StoreError::InvalidArchive(_) | StoreError::InvalidEvent(_) => false,
             StoreError::Mongo { source, .. } => is_transient_mongo(source),
-            StoreError::Io { .. } | StoreError::Interrupted(_) => true,
+            StoreError::Io { .. } | StoreError::Interrupted(_) | StoreError::NotWritable => true,
         }
     }
 }

@@ -361,6 +361,15 @@ impl JobHistory {
     pub async fn ping(&self) -> Result<(), StoreError> {
         crate::database::ping(&self.database).await
     }
+
+    /// Whether the database takes writes now (see [`crate::database::writable`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotWritable`] when it has no writable primary, [`StoreError::Mongo`] when it does not
+    /// answer.
+    pub async fn writable(&self) -> Result<(), StoreError> {
+        crate::database::writable(&self.database).await
+    }
 }
 
 #[cfg(test)]

@@ -375,6 +375,15 @@ impl ArchiveStore {
         crate::database::ping(&self.database).await
     }
 
+    /// Whether the database takes writes now (see [`crate::database::writable`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotWritable`] when it has no writable primary, [`StoreError::Mongo`] when it does not
+    /// answer.
+    pub async fn writable(&self) -> Result<(), StoreError> {
+        crate::database::writable(&self.database).await
+    }
+
     /// The first try at storing `files`: every chunk in one `insert_many`, then every `files` document in
     /// another. `false` when part of them is there already (a duplicate key), so that the caller goes the
     /// careful way; what this try wrote is then cleared or completed by [`Self::store_file`].

@@ -112,10 +112,10 @@ impl ActivityWorker {
         }
     }
 
-    /// Waits until the database answers a ping, for at most [`RETRY_WAIT`].
+    /// Waits until the database takes writes again (a writable primary answers), for at most [`RETRY_WAIT`].
     async fn wait_for_database(&self) {
         let _ = tokio::time::timeout(RETRY_WAIT, async {
-            while self.history.ping().await.is_err() {
+            while self.history.writable().await.is_err() {
                 tokio::time::sleep(RETRY_PROBE).await;
             }
         })

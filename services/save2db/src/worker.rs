@@ -119,10 +119,10 @@ impl ArchiveWorker {
         Outcome::Stored(document)
     }
 
-    /// Waits until the database answers a ping, for at most [`RETRY_WAIT`].
+    /// Waits until the database takes writes again (a writable primary answers), for at most [`RETRY_WAIT`].
     async fn wait_for_database(&self) {
         let _ = tokio::time::timeout(RETRY_WAIT, async {
-            while self.store.ping().await.is_err() {
+            while self.store.writable().await.is_err() {
                 tokio::time::sleep(RETRY_PROBE).await;
             }
         })

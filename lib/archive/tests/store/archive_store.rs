@@ -283,3 +283,17 @@ async fn delete_job_removes_files_chunks_and_document() {
     );
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_primary_takes_writes_and_says_so() {
+    // The primary of the test server's replica set (or a standalone server) takes writes; a member that is not
+    // primary answers pings but not this (not tried here: stepping the shared test server down would stall
+    // every other test; docs/operations.md records the step-down run).
+    let db = TestDb::new("archive-t").await;
+    db.store.ping().await.expect("the server answers");
+    db.store.writable().await.expect("the server takes writes");
+    let concern = db.database.write_concern().cloned().unwrap_or_default();
+    assert_eq!(concern.w, Some(mongodb::options::Acknowledgment::Majority));
+    assert_eq!(concern.journal, Some(true));
+    db.drop().await;
+}
