@@ -16,6 +16,58 @@ use serde_json::Value;
 
 use crate::helpers::{Harness, picture};
 
+/// `POST {base}/image` with `png`.
+async fn post(client: &reqwest::Client, base: &str, png: &[u8]) -> reqwest::Response {
+    client
+        .post(format!("{base}/image"))
+        .header("content-type", "image/png")
+        .body(png.to_vec())
+        .send()
+        .await
+        .expect("the gateway answers")
+}
+
+/// `GET {base}/readyz`'s report; it answers `200` whether overloaded or not.
+async fn readyz(client: &reqwest::Client, base: &str) -> Value {
+    let response = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "overloaded or not, a gateway stays ready"
+    );
+    response.json::<Value>().await.unwrap()
+}
+
+/// Polls `{base}/readyz` until its status is `status`, and returns that report.
+async fn wait_status(client: &reqwest::Client, base: &str, status: &str) -> Option<Value> {
+    wait_for(EVENT_TIMEOUT, || async {
+        let load = readyz(client, base).await;
+        (load["status"] == status).then_some(load)
+    })
+    .await
+}
+
+/// Plays a transformer starting `job_id`, then waits until every gateway of `bases` takes uploads again.
+async fn start_and_recover(
+    harness: &Harness,
+    client: &reqwest::Client,
+    job_id: &str,
+    bases: [&str; 2],
+) {
+    let publisher = Publisher::new(harness.broker());
+    let key = routing::event("started");
+    publisher
+        .publish(Envelope::event(&key, job_id, "t"), &started(job_id))
+        .await
+        .expect("the started event is published");
+    for base in bases {
+        wait_status(client, base, "ready")
+            .await
+            .expect("the gateway recovers once the job starts");
+    }
+    publisher.close().await;
+}
+
 #[tokio::test]
 async fn a_backlog_older_than_the_limit_refuses_uploads_until_the_oldest_job_starts() {
     let mut harness = Harness::new();
@@ -23,50 +75,28 @@ async fn a_backlog_older_than_the_limit_refuses_uploads_until_the_oldest_job_sta
     let other = harness.gateway(&["--max-queue-wait-secs", "1"]).await;
     let client = reqwest::Client::new();
     let png = picture(32, 24, image::ImageFormat::Png);
-    let post = || {
-        client
-            .post(format!("{}/image", gateway.base))
-            .header("content-type", "image/png")
-            .body(png.clone())
-            .send()
-    };
-    let readyz = |base: String| {
-        let client = client.clone();
-        async move {
-            let response = client.get(format!("{base}/readyz")).send().await.unwrap();
-            assert_eq!(
-                response.status(),
-                200,
-                "overloaded or not, a gateway stays ready"
-            );
-            response.json::<Value>().await.unwrap()
-        }
-    };
 
-    let response = post().await.unwrap();
+    let response = post(&client, &gateway.base, &png).await;
     assert_eq!(response.status(), 202);
     let first: Value = response.json().await.unwrap();
     let job_id = first["id"].as_str().unwrap().to_owned();
-    let load = readyz(gateway.base.clone()).await;
+    let load = readyz(&client, &gateway.base).await;
     assert_eq!(load["status"], "ready", "{load}");
     assert_eq!(load["load"]["queued"], 1, "{load}");
     assert_eq!(load["load"]["limit_secs"], 1, "{load}");
 
     // Both replicas see the job wait past the limit: each refuses uploads.
     for base in [&gateway.base, &other.base] {
-        let load = wait_for(EVENT_TIMEOUT, || async {
-            let load = readyz(base.clone()).await;
-            (load["status"] == "overloaded").then_some(load)
-        })
-        .await
-        .expect("the gateway says it is overloaded");
+        let load = wait_status(&client, base, "overloaded")
+            .await
+            .expect("the gateway says it is overloaded");
         assert_eq!(load["load"]["status"], "overloaded", "{load}");
         assert!(
             load["load"]["oldest_wait_secs"].as_f64().unwrap() >= 1.0,
             "{load}"
         );
     }
-    let response = post().await.unwrap();
+    let response = post(&client, &gateway.base, &png).await;
     assert_eq!(response.status(), 503);
     let retry: u64 = response.headers()["retry-after"]
         .to_str()
@@ -82,21 +112,8 @@ async fn a_backlog_older_than_the_limit_refuses_uploads_until_the_oldest_job_sta
     );
 
     // A transformer starts the job: the backlog is empty and uploads are taken again, on both replicas.
-    let publisher = Publisher::new(harness.broker());
-    let key = routing::event("started");
-    publisher
-        .publish(Envelope::event(&key, &job_id, "t"), &started(&job_id))
-        .await
-        .expect("the started event is published");
-    for base in [&gateway.base, &other.base] {
-        wait_for(EVENT_TIMEOUT, || async {
-            (readyz(base.clone()).await["status"] == "ready").then_some(())
-        })
-        .await
-        .expect("the gateway recovers once the job starts");
-    }
-    assert_eq!(post().await.unwrap().status(), 202);
-    publisher.close().await;
+    start_and_recover(&harness, &client, &job_id, [&gateway.base, &other.base]).await;
+    assert_eq!(post(&client, &gateway.base, &png).await.status(), 202);
     harness.teardown().await;
 }
 
@@ -124,42 +141,24 @@ async fn waiting_jobs_holding_three_quarters_of_the_transform_queue_s_bytes_refu
     let gateway = harness.gateway(&flags).await;
     let other = harness.gateway(&flags).await;
     let client = reqwest::Client::new();
-    let post = || {
-        client
-            .post(format!("{}/image", gateway.base))
-            .header("content-type", "image/png")
-            .body(png.clone())
-            .send()
-    };
-    let load = |base: String| {
-        let client = client.clone();
-        async move {
-            let response = client.get(format!("{base}/readyz")).send().await.unwrap();
-            assert_eq!(response.status(), 200);
-            response.json::<Value>().await.unwrap()
-        }
-    };
 
     let mut accepted = Vec::new();
     for _ in 0..3 {
-        let response = post().await.unwrap();
+        let response = post(&client, &gateway.base, &png).await;
         assert_eq!(response.status(), 202);
         let body: Value = response.json().await.unwrap();
         accepted.push(body["id"].as_str().unwrap().to_owned());
     }
-    let response = post().await.unwrap();
+    let response = post(&client, &gateway.base, &png).await;
     assert_eq!(response.status(), 503, "a fourth upload is refused");
     assert!(response.headers().contains_key("retry-after"));
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "overloaded", "{body}");
     assert!(body["message"].as_str().unwrap().contains("hold"), "{body}");
     // The other replica weighs the same backlog from the `accepted` events, and refuses too.
-    let seen = wait_for(EVENT_TIMEOUT, || async {
-        let load = load(other.base.clone()).await;
-        (load["status"] == "overloaded").then_some(load)
-    })
-    .await
-    .expect("the other replica hears of the three jobs' bytes");
+    let seen = wait_status(&client, &other.base, "overloaded")
+        .await
+        .expect("the other replica hears of the three jobs' bytes");
     let queued_bytes = seen["load"]["queued_bytes"].as_u64().unwrap();
     let limit = seen["load"]["limit_bytes"].as_u64().unwrap();
     assert_eq!(seen["load"]["queued"], 3, "{seen}");
@@ -167,24 +166,14 @@ async fn waiting_jobs_holding_three_quarters_of_the_transform_queue_s_bytes_refu
     assert_eq!(limit, 3 * png.len() as u64, "{seen}");
 
     // The transformers start one job: the bytes fall under the limit and both replicas take uploads again.
-    let publisher = Publisher::new(harness.broker());
-    let key = routing::event("started");
-    publisher
-        .publish(
-            Envelope::event(&key, &accepted[0], "t"),
-            &started(&accepted[0]),
-        )
-        .await
-        .expect("the started event is published");
-    for base in [&gateway.base, &other.base] {
-        wait_for(EVENT_TIMEOUT, || async {
-            (load(base.clone()).await["status"] == "ready").then_some(())
-        })
-        .await
-        .expect("the gateway recovers once a job starts");
-    }
-    assert_eq!(post().await.unwrap().status(), 202);
-    publisher.close().await;
+    start_and_recover(
+        &harness,
+        &client,
+        &accepted[0],
+        [&gateway.base, &other.base],
+    )
+    .await;
+    assert_eq!(post(&client, &gateway.base, &png).await.status(), 202);
     harness.teardown().await;
 }
 

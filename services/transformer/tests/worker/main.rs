@@ -399,43 +399,28 @@ async fn a_queue_an_older_release_declared_with_other_arguments_is_kept_as_it_is
 
 #[tokio::test]
 async fn a_result_the_gateway_s_queue_refuses_is_archived_all_the_same_and_not_retried() {
-    use imagepipe_proto::topology::routing;
-    use lapin::{
-        options::{QueueBindOptions, QueueDeclareOptions},
-        types::{AMQPValue, FieldTable},
-    };
+    use imagepipe_proto::topology::{ArgValue, routing};
+    use lapin::options::QueueDeclareOptions;
 
     let app = spawn_app().await;
     // A queue bound to the gateway's result key that refuses everything, as a reply queue on a lost broker node
     // does: every result publish is nacked.
-    let refusing = format!("{}.refusing", app.broker.topology().namespace());
-    let mut arguments = FieldTable::default();
-    arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
-    arguments.insert(
-        "x-overflow".into(),
-        AMQPValue::LongString("reject-publish".into()),
-    );
-    app.channel
-        .queue_declare(
-            refusing.as_str().into(),
+    let topology = app.broker.topology();
+    app.broker
+        .declare_queue(
+            &format!("{}.refusing", topology.namespace()),
             QueueDeclareOptions {
                 auto_delete: true,
                 ..QueueDeclareOptions::default()
             },
-            arguments,
+            &[
+                ("x-max-length", ArgValue::Int(0)),
+                ("x-overflow", ArgValue::Str("reject-publish")),
+            ],
+            &[(topology.exchange(), routing::result(helpers::GATEWAY))],
         )
         .await
         .expect("the refusing queue");
-    app.channel
-        .queue_bind(
-            refusing.as_str().into(),
-            app.broker.topology().exchange().into(),
-            routing::result(helpers::GATEWAY).into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("its binding");
 
     let job = job(
         png(64, 48),

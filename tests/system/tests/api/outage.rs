@@ -33,6 +33,11 @@ async fn post_png(client: &reqwest::Client, base: &str) -> reqwest::Response {
 async fn accepted(client: &reqwest::Client, base: &str) -> String {
     let response = post_png(client, base).await;
     assert_eq!(response.status(), 202);
+    job_id(response).await
+}
+
+/// The job id of a `202` answer.
+async fn job_id(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
     body["id"].as_str().unwrap().to_owned()
 }
@@ -119,8 +124,7 @@ async fn accepted_eventually(client: &reqwest::Client, base: &str) -> String {
     loop {
         let response = post_png(client, base).await;
         if response.status() == 202 {
-            let body: Value = response.json().await.unwrap();
-            return body["id"].as_str().unwrap().to_owned();
+            return job_id(response).await;
         }
         assert_eq!(response.status(), 503, "only a passing refusal is expected");
         assert!(
