@@ -55,6 +55,10 @@ pub enum StoreError {
     /// during an election or a step-down. Transient.
     #[error("the database takes no writes now (no writable primary)")]
     NotWritable,
+    /// Another writer (a second save2db replica storing another version of the same job) held this GridFS file
+    /// for longer than a save waits: its chunks are neither committed nor stale yet. Transient.
+    #[error("another writer is storing GridFS file {0}")]
+    Contended(String),
 }
 
 impl StoreError {
@@ -90,7 +94,10 @@ impl StoreError {
         match self {
             StoreError::InvalidArchive(_) | StoreError::InvalidEvent(_) => false,
             StoreError::Mongo { source, .. } => is_transient_mongo(source),
-            StoreError::Io { .. } | StoreError::Interrupted(_) | StoreError::NotWritable => true,
+            StoreError::Io { .. }
+            | StoreError::Interrupted(_)
+            | StoreError::NotWritable
+            | StoreError::Contended(_) => true,
         }
     }
 }

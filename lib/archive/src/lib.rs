@@ -37,4 +37,4 @@ pub use job::{
     JobDocument, JobError, SpecDocument, StoredFile, VariantDocument, WatermarkDocument,
 };
 pub use layout::{original_id, output_id};
-pub use store::{ArchiveStore, CHUNK_SIZE_BYTES, JobPosition, Saved};
+pub use store::{ArchiveStore, CHUNK_SIZE_BYTES, JobPosition, STALE_CHUNKS_AFTER, Saved};

@@ -1,32 +1,37 @@
 //! The archive store: originals and outputs in a GridFS bucket, one document per job in `jobs`. save2db
 //! writes through it; the gateway reads (and deletes) through it.
 //!
-//! Saving is idempotent and crash-safe. Each file has a deterministic id, and its `files` document is written
-//! only after all its chunks, so a `files` document whose length and chunk count add up means the file is
-//! complete. The job document is upserted last, so it never points at a file that is not there. Every write
-//! uses the database's journaled write concern.
+//! Saving is idempotent and crash-safe, across any number of save2db replicas: nothing in it relies on a lock
+//! inside one process; the database's unique indexes and conditional writes decide every race. Each file has a
+//! deterministic id, and its `files` document is written only after all its chunks, so a `files` document whose
+//! length and chunk count add up means the file is complete: it is the file's commit, and the first commit wins.
+//! The job document is upserted last, so it never points at a file that is not there. Every write uses the
+//! client's write concern (`w: majority, j: true` unless the URI says otherwise).
 //!
 //! A job is stored in few round trips. The first try writes every chunk of every file in one `insert_many`,
 //! then every `files` document in another (GridFS's layout, written in batches rather than a stream per file).
 //! The unique index on the chunks' `{files_id, n}` makes that try safe: when any part of the job is there
-//! already (a redelivery, or the chunks of an interrupted save), it fails with a duplicate key, and the save
-//! falls back to the careful path, file by file: a complete file is skipped; anything else (no `files`
-//! document, or one that does not add up) is cleared, chunks included, and uploaded again.
+//! already (a redelivery, a second replica storing the same job right now, or the chunks of an interrupted
+//! save), it fails with a duplicate key, and the save falls back to the careful path, file by file
+//! ([`ArchiveStore::store_file`]):
+//! - a complete file is kept as it is (the first commit wins; the job document then describes that file);
+//! - chunks already there with the same bytes are kept, so two replicas writing the same file help each other
+//!   rather than delete each other's work, and only the missing chunks are inserted (unordered: a chunk another
+//!   replica inserted meanwhile is a duplicate key, not an error);
+//! - chunks with other bytes (another version of the file, from a second transform of the job) belong to a
+//!   writer that may still be running: the save waits for that writer's commit, and only takes them away once
+//!   the newest of them is older than [`STALE_CHUNKS_AFTER`], when their writer has died for certain (a chunk's
+//!   `_id` is an ObjectId, which carries its creation time).
 //!
 //! A deleted job stays deleted. Deleting writes the job's tombstone (in `job_events`, see [`JobHistory`])
 //! before it removes anything; saving looks for the tombstone before it writes and again after, and removes
-//! what it wrote if the tombstone came meanwhile. Whichever order a deletion and a late archive (a redelivery,
-//! a replay from the dead-letter queue) run in, nothing of the job is left but its tombstone.
+//! what it wrote if the tombstone came meanwhile. Whichever order a deletion and a save (in this process or in
+//! another replica) run in, nothing of the job is left but its tombstone: either the save's second look sees
+//! the tombstone, or the deletion's removal starts after the save's last write.
 
-use std::{
-    hash::{DefaultHasher, Hash, Hasher},
-    sync::Arc,
-};
+use std::time::{Duration, SystemTime};
 
-use futures_util::{
-    TryStreamExt,
-    io::{AsyncReadExt, AsyncWriteExt},
-};
+use futures_util::{TryStreamExt, io::AsyncReadExt};
 use imagepipe_proto::v1::{ImageArchive, JobEvent, job_event};
 use mongodb::{
     Collection, Database,
@@ -36,7 +41,7 @@ use mongodb::{
     options::GridFsBucketOptions,
 };
 use serde::Serialize;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::time::Instant;
 use tracing::{debug, info, instrument, warn};
 
 use crate::{
@@ -48,8 +53,17 @@ use crate::{
     layout::{JOBS_COLLECTION, chunks_collection, files_collection, original_id},
 };
 
-/// How many locks serialise saves of the same job within this process (a job maps to one by hash).
-const LOCK_STRIPES: usize = 64;
+/// How old the newest of a file's chunks with other bytes (and no `files` document) must be before a save takes
+/// them for the leftovers of a dead writer and removes them. A live writer inserts a file's chunks in one batch
+/// and commits it right after, in well under a second; the margin also covers clock skew between replicas.
+pub const STALE_CHUNKS_AFTER: Duration = Duration::from_secs(30);
+
+/// How long a save waits at most for another writer of the same file to commit, or for its chunks to become
+/// stale, before it gives up with [`StoreError::Contended`] (transient: the delivery is tried again later).
+const CONTENDED_WAIT: Duration = Duration::from_secs(45);
+
+/// How often a save looks again at a file another writer holds.
+const CONTENDED_POLL: Duration = Duration::from_millis(250);
 
 /// The size of the GridFS chunks the store writes: GridFS's default, 255 KiB. A file's chunk size is kept in its
 /// `files` document, so readers follow whatever a file was written with.
@@ -105,7 +119,6 @@ pub struct ArchiveStore {
     bucket: GridFsBucket,
     files: Collection<Document>,
     chunks: Collection<Document>,
-    locks: Arc<[Mutex<()>]>,
 }
 
 impl std::fmt::Debug for ArchiveStore {
@@ -163,7 +176,6 @@ impl ArchiveStore {
             bucket,
             files,
             chunks,
-            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }
 
@@ -178,7 +190,6 @@ impl ArchiveStore {
     #[instrument(skip_all, fields(job_id = %archive.job_id))]
     pub async fn save(&self, archive: &ImageArchive) -> Result<Saved, StoreError> {
         let (mut document, files) = plan(archive, bson::DateTime::now())?;
-        let _job = self.lock(&document.id).await;
         if self.history.is_deleted(&document.id).await? {
             info!("The job was deleted; not storing it again.");
             return Ok(Saved::Deleted);
@@ -186,7 +197,10 @@ impl ArchiveStore {
         if !self.store_new_files(&files).await? {
             debug!("Part of the job is stored already; storing it file by file.");
             for file in &files {
-                self.store_file(file).await?;
+                let length = self.store_file(file).await?;
+                if length != file.data.len() as u64 {
+                    adopt_stored_length(&mut document, &file.gridfs_id, length);
+                }
             }
         }
         document.stored_at = bson::DateTime::now();
@@ -310,7 +324,6 @@ impl ArchiveStore {
         }
         self.history.record(deletion).await?;
         let job_id = deletion.job_id.as_str();
-        let _job = self.lock(job_id).await;
         let found = self.remove_job(job_id).await?;
         info!(%job_id, found, "Deleted the job's files and document.");
         Ok(found)
@@ -396,15 +409,7 @@ impl ArchiveStore {
             file.data
                 .chunks(chunk_size)
                 .enumerate()
-                .map(|(n, bytes)| ChunkDocument {
-                    id: ObjectId::new(),
-                    files_id: &file.gridfs_id,
-                    n: i32::try_from(n).unwrap_or(i32::MAX),
-                    data: RawBinaryRef {
-                        subtype: BinarySubtype::Generic,
-                        bytes,
-                    },
-                })
+                .map(|(n, bytes)| chunk_document(&file.gridfs_id, n, bytes))
         });
         let chunks: Vec<ChunkDocument<'_>> = chunks.collect();
         if !chunks.is_empty() {
@@ -418,82 +423,229 @@ impl ArchiveStore {
             }
         }
         let upload_date = bson::DateTime::now();
-        let documents = files.iter().map(|file| {
-            doc! {
-                "_id": &file.gridfs_id,
-                "length": i64::try_from(file.data.len()).unwrap_or(i64::MAX),
-                "chunkSize": i32::try_from(CHUNK_SIZE_BYTES).unwrap_or(i32::MAX),
-                "uploadDate": upload_date,
-                "filename": &file.filename,
-                "metadata": file.metadata.clone(),
-            }
-        });
+        let documents = files.iter().map(|file| files_document(file, upload_date));
         let written = self.files.insert_many(documents).await;
         Ok(!is_duplicate_key(written).map_err(StoreError::mongo("writing GridFS files"))?)
     }
 
-    /// Stores one file unless a complete copy is already there.
+    /// Stores one file unless a complete copy is already there, and returns the length of the file stored
+    /// under its id: its own, or that of the copy another writer committed first. Safe against any number of
+    /// concurrent writers of the same file (see the module's docs): it waits up to [`CONTENDED_WAIT`] for a
+    /// writer of other bytes to commit or to be found dead.
+    ///
+    /// # Errors
+    /// [`StoreError::Contended`] when another writer holds the file for longer than that; a MongoDB error.
     #[instrument(skip_all, fields(gridfs_id = %file.gridfs_id, bytes = file.data.len()))]
-    async fn store_file(&self, file: &PlannedFile<'_>) -> Result<(), StoreError> {
+    async fn store_file(&self, file: &PlannedFile<'_>) -> Result<u64, StoreError> {
+        let deadline = Instant::now() + CONTENDED_WAIT;
+        loop {
+            match self.try_store_file(file).await? {
+                Attempt::Stored(length) => return Ok(length),
+                // A concurrent writer inserted a chunk or committed meanwhile: look again at once.
+                Attempt::Raced => {}
+                Attempt::Held => {
+                    if Instant::now() >= deadline {
+                        return Err(StoreError::Contended(file.gridfs_id.clone()));
+                    }
+                    tokio::time::sleep(CONTENDED_POLL).await;
+                }
+            }
+        }
+    }
+
+    /// One pass of [`Self::store_file`].
+    async fn try_store_file(&self, file: &PlannedFile<'_>) -> Result<Attempt, StoreError> {
         let id = Bson::String(file.gridfs_id.clone());
         if let Some(existing) = self
-            .bucket
+            .files
             .find_one(doc! { "_id": &id })
             .await
             .map_err(StoreError::mongo("looking up a GridFS file"))?
         {
+            let length = existing_length(&existing);
+            let chunk_size = existing
+                .get_i32("chunkSize")
+                .ok()
+                .and_then(|size| u32::try_from(size).ok())
+                .unwrap_or(CHUNK_SIZE_BYTES);
             let chunks = self
                 .chunks
                 .count_documents(doc! { "files_id": &id })
                 .await
                 .map_err(StoreError::mongo("counting GridFS chunks"))?;
-            let expected = chunk_count(existing.length, existing.chunk_size_bytes);
-            if existing.length == file.data.len() as u64 && chunks == expected {
-                debug!("Already stored; skipping.");
-                return Ok(());
+            if chunks == chunk_count(length, chunk_size) {
+                if length == file.data.len() as u64 {
+                    debug!("Already stored; skipping.");
+                } else {
+                    warn!(
+                        stored = length,
+                        "Another version of this file was stored first; keeping it."
+                    );
+                }
+                return Ok(Attempt::Stored(length));
             }
-            warn!(
-                length = existing.length,
-                chunks, expected, "Replacing an incomplete or different stored file."
-            );
+            // A commit whose chunks are gone (a deletion in progress, or damage): take the commit back, on
+            // the condition that it is still the one looked at, and write the file again.
+            warn!(length, chunks, "Replacing a stored file that lost chunks.");
+            let mut same = doc! { "_id": &id };
+            if let Ok(uploaded) = existing.get_datetime("uploadDate") {
+                same.insert("uploadDate", *uploaded);
+            }
             self.files
-                .delete_one(doc! { "_id": &id })
+                .delete_one(same)
                 .await
                 .map_err(StoreError::mongo("deleting an incomplete GridFS file"))?;
         }
-        let orphans = self
-            .chunks
-            .delete_many(doc! { "files_id": &id })
-            .await
-            .map_err(StoreError::mongo("deleting orphan GridFS chunks"))?
-            .deleted_count;
-        if orphans > 0 {
-            info!(orphans, "Removed the chunks of an interrupted upload.");
-        }
-        let mut upload = self
-            .bucket
-            .open_upload_stream(&file.filename)
-            .id(id)
-            .metadata(file.metadata.clone())
-            .await
-            .map_err(StoreError::mongo("opening a GridFS upload"))?;
-        upload
-            .write_all(file.data)
-            .await
-            .map_err(StoreError::stream("uploading to GridFS"))?;
-        upload
-            .close()
-            .await
-            .map_err(StoreError::stream("finishing a GridFS upload"))?;
-        debug!("Stored in GridFS.");
-        Ok(())
-    }
 
-    async fn lock(&self, job_id: &str) -> MutexGuard<'_, ()> {
-        let mut hasher = DefaultHasher::new();
-        job_id.hash(&mut hasher);
-        let stripe = usize::try_from(hasher.finish() % LOCK_STRIPES as u64).unwrap_or_default();
-        self.locks[stripe].lock().await
+        // The chunks already there: those with the bytes this file has at their place are kept.
+        let chunk_size = CHUNK_SIZE_BYTES as usize;
+        let ours: Vec<&[u8]> = file.data.chunks(chunk_size).collect();
+        let mut present = vec![false; ours.len()];
+        let mut foreign = Vec::new();
+        let mut newest_foreign: Option<SystemTime> = None;
+        let mut stored = self
+            .chunks
+            .find(doc! { "files_id": &id })
+            .projection(doc! { "_id": 1, "n": 1, "data": 1 })
+            .await
+            .map_err(StoreError::mongo("reading a file's chunks"))?;
+        while let Some(chunk) = stored
+            .try_next()
+            .await
+            .map_err(StoreError::mongo("reading a file's chunks"))?
+        {
+            let n = chunk
+                .get_i32("n")
+                .ok()
+                .and_then(|n| usize::try_from(n).ok());
+            let bytes = chunk.get_binary_generic("data").ok();
+            match (n, bytes) {
+                (Some(n), Some(bytes)) if n < ours.len() && ours[n] == bytes.as_slice() => {
+                    present[n] = true;
+                }
+                _ => {
+                    let written = chunk_written_at(&chunk);
+                    newest_foreign = newest_foreign.max(Some(written));
+                    foreign.push(chunk.get("_id").cloned().unwrap_or(Bson::Null));
+                }
+            }
+        }
+        if let Some(newest) = newest_foreign {
+            let age = SystemTime::now().duration_since(newest).unwrap_or_default();
+            if age < STALE_CHUNKS_AFTER {
+                debug!(
+                    chunks = foreign.len(),
+                    age_ms = age.as_millis(),
+                    "Another writer is storing other bytes under this id; waiting for it."
+                );
+                return Ok(Attempt::Held);
+            }
+            let removed = self
+                .chunks
+                .delete_many(doc! { "files_id": &id, "_id": { "$in": foreign } })
+                .await
+                .map_err(StoreError::mongo("deleting orphan GridFS chunks"))?
+                .deleted_count;
+            info!(
+                removed,
+                age_s = age.as_secs(),
+                "Removed the chunks of a dead writer."
+            );
+        }
+
+        let missing: Vec<ChunkDocument<'_>> = ours
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| !present[*n])
+            .map(|(n, bytes)| chunk_document(&file.gridfs_id, n, bytes))
+            .collect();
+        if !missing.is_empty() {
+            let written = self
+                .chunks
+                .clone_with_type::<ChunkDocument<'_>>()
+                .insert_many(&missing)
+                .ordered(false)
+                .await;
+            if is_duplicate_key(written).map_err(StoreError::mongo("writing GridFS chunks"))? {
+                return Ok(Attempt::Raced);
+            }
+        }
+        let written = self
+            .files
+            .insert_one(files_document(file, bson::DateTime::now()))
+            .await;
+        if is_duplicate_key(written).map_err(StoreError::mongo("writing a GridFS file"))? {
+            return Ok(Attempt::Raced);
+        }
+        debug!(
+            reused = present.iter().filter(|present| **present).count(),
+            "Stored in GridFS."
+        );
+        Ok(Attempt::Stored(file.data.len() as u64))
+    }
+}
+
+/// What one pass at storing a file came to.
+enum Attempt {
+    /// The file is complete under its id, with this length.
+    Stored(u64),
+    /// Another writer wrote part of the file during the pass: look again.
+    Raced,
+    /// Another writer's chunks of other bytes are there and may still be committed: wait.
+    Held,
+}
+
+/// A chunk of `files_id` at position `n`, with a fresh ObjectId (whose time says when it was written).
+fn chunk_document<'a>(files_id: &'a str, n: usize, bytes: &'a [u8]) -> ChunkDocument<'a> {
+    ChunkDocument {
+        id: ObjectId::new(),
+        files_id,
+        n: i32::try_from(n).unwrap_or(i32::MAX),
+        data: RawBinaryRef {
+            subtype: BinarySubtype::Generic,
+            bytes,
+        },
+    }
+}
+
+/// The `files` document of `file`: its commit.
+fn files_document(file: &PlannedFile<'_>, upload_date: bson::DateTime) -> Document {
+    doc! {
+        "_id": &file.gridfs_id,
+        "length": i64::try_from(file.data.len()).unwrap_or(i64::MAX),
+        "chunkSize": i32::try_from(CHUNK_SIZE_BYTES).unwrap_or(i32::MAX),
+        "uploadDate": upload_date,
+        "filename": &file.filename,
+        "metadata": file.metadata.clone(),
+    }
+}
+
+/// A stored `files` document's length (GridFS writers store it as a 64- or 32-bit integer).
+fn existing_length(files: &Document) -> u64 {
+    files
+        .get_i64("length")
+        .ok()
+        .or_else(|| files.get_i32("length").ok().map(i64::from))
+        .and_then(|length| u64::try_from(length).ok())
+        .unwrap_or(0)
+}
+
+/// When a chunk was written: its ObjectId's time. A chunk whose `_id` is not an ObjectId (written by another
+/// tool) counts as written long ago.
+fn chunk_written_at(chunk: &Document) -> SystemTime {
+    match chunk.get_object_id("_id") {
+        Ok(id) => id.timestamp().to_system_time(),
+        Err(_) => SystemTime::UNIX_EPOCH,
+    }
+}
+
+/// Makes `document` describe the stored copy of file `gridfs_id`, `length` bytes long, which another writer
+/// committed first (another version of an output, from a second transform of the same job).
+fn adopt_stored_length(document: &mut JobDocument, gridfs_id: &str, length: u64) {
+    for stored in document.original.iter_mut().chain(&mut document.outputs) {
+        if stored.gridfs_id == gridfs_id {
+            stored.bytes = length;
+        }
     }
 }
 

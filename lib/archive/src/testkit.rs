@@ -54,6 +54,20 @@ impl ScratchArchive {
         }
     }
 
+    /// A second store on the same database, through a client of its own: what another save2db replica or
+    /// gateway sees. Nothing is shared with [`Self::store`] but the database.
+    ///
+    /// # Panics
+    /// When the server cannot be reached.
+    pub async fn replica(&self) -> ArchiveStore {
+        let database = crate::connect(&self.args, "imagepipe-tests-replica")
+            .await
+            .expect("a MongoDB client");
+        ArchiveStore::open(database, &self.args.mongodb_bucket)
+            .await
+            .expect("the test database answers")
+    }
+
     /// How many documents of `collection` match `filter`.
     ///
     /// # Panics

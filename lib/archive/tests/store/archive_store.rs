@@ -1,13 +1,13 @@
 //! The archive store: documents, exact bytes, idempotence, crash recovery.
 
 use imagepipe_archive::{
-    JobError, SpecDocument, original_id, output_id,
+    JobError, STALE_CHUNKS_AFTER, SpecDocument, original_id, output_id,
     testkit::{CHUNK_SIZE, done_archive, failed_archive},
 };
 use imagepipe_proto::v1::JobStatus;
-use mongodb::bson::{Binary, Document, doc, spec::BinarySubtype};
+use mongodb::bson::{Document, doc};
 
-use crate::helpers::{TestDb, chunks, deletion, files, stored, unique};
+use crate::helpers::{TestDb, chunk, chunks, deletion, files, object_id_aged, stored, unique};
 
 const ORIGINAL_LEN: usize = 600_000;
 const OUTPUT_LEN: usize = 300_000;
@@ -148,17 +148,15 @@ async fn saving_the_same_archive_twice_leaves_one_of_everything() {
 }
 
 #[tokio::test]
-async fn orphan_chunks_of_an_interrupted_upload_are_replaced() {
+async fn orphan_chunks_of_a_dead_writer_are_replaced() {
     let db = TestDb::new("archive-t").await;
     let job_id = unique("job");
     let archive = done_archive(&job_id, ORIGINAL_LEN, OUTPUT_LEN);
-    // What a crash after two chunks (of a different upload) leaves behind: chunks, no files document.
+    // What a writer of other bytes that died after two chunks left behind, a minute ago: chunks, no files
+    // document.
     let orphans = (0..2).map(|n| {
-        doc! {
-            "files_id": original_id(&job_id),
-            "n": n,
-            "data": Binary { subtype: BinarySubtype::Generic, bytes: vec![0xEE; 1000] },
-        }
+        let written = object_id_aged(STALE_CHUNKS_AFTER * 2);
+        chunk(written, &original_id(&job_id), n, &[0xEE; 1000])
     });
     db.database
         .collection::<Document>(&chunks())
@@ -184,6 +182,57 @@ async fn orphan_chunks_of_an_interrupted_upload_are_replaced() {
         original == archive.original,
         "exact bytes despite the orphans"
     );
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn the_chunks_of_an_interrupted_save_of_the_same_bytes_are_completed() {
+    let db = TestDb::new("archive-t").await;
+    let job_id = unique("job");
+    let archive = done_archive(&job_id, ORIGINAL_LEN, OUTPUT_LEN);
+    // save2db died a moment ago after the first two chunks of the original: the redelivery keeps them.
+    let kept: Vec<_> = (0..2_i32)
+        .map(|n| {
+            let start = n as usize * CHUNK_SIZE;
+            let id = mongodb::bson::oid::ObjectId::new();
+            (
+                id,
+                chunk(
+                    id,
+                    &original_id(&job_id),
+                    n,
+                    &archive.original[start..start + CHUNK_SIZE],
+                ),
+            )
+        })
+        .collect();
+    db.database
+        .collection::<Document>(&chunks())
+        .insert_many(kept.iter().map(|(_, chunk)| chunk.clone()))
+        .await
+        .unwrap();
+
+    db.store.save(&archive).await.unwrap();
+
+    for (id, _) in &kept {
+        assert_eq!(
+            db.count(&chunks(), doc! { "_id": id }).await,
+            1,
+            "chunk kept"
+        );
+    }
+    assert_eq!(
+        db.count(&chunks(), doc! { "files_id": original_id(&job_id) })
+            .await,
+        chunks_of(ORIGINAL_LEN)
+    );
+    let original = db
+        .store
+        .read_file(&original_id(&job_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(original == archive.original);
     db.drop().await;
 }
 

@@ -3,6 +3,7 @@
 
 use imagepipe_archive::{JobDocument, Saved, layout};
 use imagepipe_proto::v1::{JobEvent, job_event};
+use mongodb::bson::{Binary, Document, doc, oid::ObjectId, spec::BinarySubtype};
 
 pub use imagepipe_archive::testkit::ScratchArchive as TestDb;
 
@@ -38,5 +39,26 @@ pub fn stored(saved: Saved) -> JobDocument {
     match saved {
         Saved::Stored(document) => *document,
         Saved::Deleted => panic!("the job was not stored: it was deleted"),
+    }
+}
+
+/// An ObjectId made `age` ago: the `_id` a chunk written then would have.
+pub fn object_id_aged(age: std::time::Duration) -> ObjectId {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let seconds = u32::try_from(now.saturating_sub(age).as_secs()).unwrap();
+    let mut bytes = ObjectId::new().bytes();
+    bytes[..4].copy_from_slice(&seconds.to_be_bytes());
+    ObjectId::from_bytes(bytes)
+}
+
+/// A GridFS chunk of `files_id` at `n` holding `data`, with `_id` `id`.
+pub fn chunk(id: ObjectId, files_id: &str, n: i32, data: &[u8]) -> Document {
+    doc! {
+        "_id": id,
+        "files_id": files_id,
+        "n": n,
+        "data": Binary { subtype: BinarySubtype::Generic, bytes: data.to_vec() },
     }
 }

@@ -2,5 +2,6 @@
 
 mod archive_store;
 mod helpers;
+mod replicas;
 mod round_trips;
 mod tombstones;
