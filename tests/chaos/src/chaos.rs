@@ -22,8 +22,9 @@ use tokio::time::Instant;
 use crate::{
     Error,
     clock::{Clock, human},
+    gaps::FaultWindow,
     rabbitmq::{RabbitmqControl, queue_depths},
-    stack::{READY_TIMEOUT, Stack},
+    stack::{READY_TIMEOUT, Service, Stack},
     storage::{WriteProgress, orphan_chunks_now, write_progress},
     submit::Submitter,
     workload::ImageJob,
@@ -55,6 +56,8 @@ pub struct ChaosOutcome {
     pub ended_at: Instant,
     /// Things that did not go as planned (a service not ready again, no write caught in progress).
     pub notes: Vec<String>,
+    /// Each fault's window, for the gaps in accepted uploads (the cluster run's; empty otherwise).
+    pub faults: Vec<FaultWindow>,
 }
 
 /// The timeline's handles on the run.
@@ -100,6 +103,7 @@ impl Chaos<'_> {
             orphans_at_kill: Some(orphans_at_kill),
             ended_at: Instant::now(),
             notes,
+            faults: Vec::new(),
         })
     }
 
@@ -119,7 +123,9 @@ impl Chaos<'_> {
         ));
         tokio::time::sleep(TRANSFORMER_DOWN).await;
         let clock = self.clock;
-        restart(transformer, self.http, clock, notes).await
+        restart(transformer, self.http, clock, notes)
+            .await
+            .map(drop)
     }
 
     async fn kill_save2db_mid_write(&mut self, notes: &mut Vec<String>) -> Result<u64, Error> {
@@ -132,7 +138,7 @@ impl Chaos<'_> {
             // The probe uploads in the background: a large original of the stream may be caught first.
             let submitter = self.submitter.clone();
             let upload = tokio::spawn(async move { submitter.submit(&probe).await });
-            let caught = self.wait_for_write().await;
+            let caught = wait_for_write(&self.submitter, self.database, WRITE_WAIT).await;
             let orphans = match &caught {
                 Ok(Some(gridfs_id)) => Some(
                     self.kill_save2db(&format!("while it wrote {gridfs_id}"))
@@ -156,7 +162,9 @@ impl Chaos<'_> {
             };
             tokio::time::sleep(SAVE2DB_DOWN).await;
             let clock = self.clock;
-            restart(&mut self.stack.save2db, self.http, clock, notes).await?;
+            if let Some(save2db) = self.stack.save2dbs.first_mut() {
+                restart(save2db, self.http, clock, notes).await?;
+            }
             if orphans > 0 {
                 return Ok(orphans);
             }
@@ -169,44 +177,18 @@ impl Chaos<'_> {
         let orphans = self.kill_save2db("regardless of writes").await?;
         tokio::time::sleep(SAVE2DB_DOWN).await;
         let clock = self.clock;
-        restart(&mut self.stack.save2db, self.http, clock, notes).await?;
-        Ok(orphans)
-    }
-
-    /// The GridFS id of a large original (a probe's, or one of the stream's) whose chunks appear without its
-    /// `files` document within [`WRITE_WAIT`]: a write in progress.
-    ///
-    /// # Errors
-    /// [`Error::Mongo`] when the database cannot be queried.
-    async fn wait_for_write(&self) -> Result<Option<String>, Error> {
-        let deadline = Instant::now() + WRITE_WAIT;
-        let mut complete = HashSet::new();
-        while Instant::now() < deadline {
-            let candidates: Vec<String> = self
-                .submitter
-                .accepted()
-                .into_iter()
-                .filter(|job| job.large)
-                .map(|job| imagepipe_archive::original_id(&job.id))
-                .filter(|gridfs_id| !complete.contains(gridfs_id))
-                .collect();
-            for gridfs_id in candidates {
-                match write_progress(self.database, DEFAULT_BUCKET, &gridfs_id).await? {
-                    WriteProgress::Writing => return Ok(Some(gridfs_id)),
-                    WriteProgress::Complete => {
-                        complete.insert(gridfs_id);
-                    }
-                    WriteProgress::NotStarted => {}
-                }
-            }
-            tokio::time::sleep(WRITE_POLL).await;
+        if let Some(save2db) = self.stack.save2dbs.first_mut() {
+            restart(save2db, self.http, clock, notes).await?;
         }
-        Ok(None)
+        Ok(orphans)
     }
 
     /// SIGKILLs save2db and counts the orphan chunks right after.
     async fn kill_save2db(&mut self, when: &str) -> Result<u64, Error> {
-        let pid = self.stack.save2db.process.kill().await?;
+        let pid = match self.stack.save2dbs.first_mut() {
+            Some(save2db) => save2db.process.kill().await?,
+            None => None,
+        };
         let orphans = orphan_chunks_now(self.database, DEFAULT_BUCKET).await?;
         let archive = queue_depths(self.broker).await.map_or_else(
             |error| error.to_string(),
@@ -262,41 +244,87 @@ impl Chaos<'_> {
 
     /// Waits until every service is ready again; notes the ones that are not.
     async fn wait_all_ready(&mut self, notes: &mut Vec<String>) {
-        let started = Instant::now();
-        let mut all_ready = true;
-        for service in self.stack.services_mut() {
-            if let Err(error) = service.wait_ready(self.http, READY_TIMEOUT).await {
-                self.clock.say(format_args!("Not ready again: {error}"));
-                notes.push(error.to_string());
-                all_ready = false;
-            }
-        }
-        if all_ready {
-            self.clock.say(format_args!(
-                "Every service is ready again (after {})",
-                human(started.elapsed())
-            ));
-        }
+        wait_all_ready(self.stack, self.http, self.clock, notes).await;
     }
 }
 
-/// Starts a killed service again and waits until it is ready; a service that is not is noted, not fatal.
-async fn restart(
-    service: &mut crate::stack::Service,
+/// Waits until every service is ready again; notes the ones that are not. Returns whether all are.
+pub(crate) async fn wait_all_ready(
+    stack: &mut Stack,
     http: &reqwest::Client,
     clock: Clock,
     notes: &mut Vec<String>,
-) -> Result<(), Error> {
+) -> bool {
+    let started = Instant::now();
+    let mut all_ready = true;
+    for service in stack.services_mut() {
+        if let Err(error) = service.wait_ready(http, READY_TIMEOUT).await {
+            clock.say(format_args!("Not ready again: {error}"));
+            notes.push(error.to_string());
+            all_ready = false;
+        }
+    }
+    if all_ready {
+        clock.say(format_args!(
+            "Every service is ready again (after {})",
+            human(started.elapsed())
+        ));
+    }
+    all_ready
+}
+
+/// The GridFS id of a large original (a probe's, or one of the stream's) whose chunks appear without its
+/// `files` document within `within`: a write in progress.
+///
+/// # Errors
+/// [`Error::Mongo`] when the database cannot be queried.
+pub(crate) async fn wait_for_write(
+    submitter: &Submitter,
+    database: &Database,
+    within: Duration,
+) -> Result<Option<String>, Error> {
+    let deadline = Instant::now() + within;
+    let mut complete = HashSet::new();
+    while Instant::now() < deadline {
+        let candidates: Vec<String> = submitter
+            .accepted()
+            .into_iter()
+            .filter(|job| job.large)
+            .map(|job| imagepipe_archive::original_id(&job.id))
+            .filter(|gridfs_id| !complete.contains(gridfs_id))
+            .collect();
+        for gridfs_id in candidates {
+            match write_progress(database, DEFAULT_BUCKET, &gridfs_id).await? {
+                WriteProgress::Writing => return Ok(Some(gridfs_id)),
+                WriteProgress::Complete => {
+                    complete.insert(gridfs_id);
+                }
+                WriteProgress::NotStarted => {}
+            }
+        }
+        tokio::time::sleep(WRITE_POLL).await;
+    }
+    Ok(None)
+}
+
+/// Starts a killed service again and waits until it is ready; a service that is not is noted, not fatal.
+/// Returns whether it is ready.
+pub(crate) async fn restart(
+    service: &mut Service,
+    http: &reqwest::Client,
+    clock: Clock,
+    notes: &mut Vec<String>,
+) -> Result<bool, Error> {
     let name = service.process.name().to_owned();
     match service.start(http).await {
         Ok(pid) => {
             clock.say(format_args!("{name} is ready again (pid {pid})"));
-            Ok(())
+            Ok(true)
         }
         Err(error @ Error::NotRunning { .. }) => {
             clock.say(format_args!("Not ready again: {error}"));
             notes.push(error.to_string());
-            Ok(())
+            Ok(false)
         }
         Err(error) => Err(error),
     }

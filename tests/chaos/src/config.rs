@@ -1,5 +1,7 @@
 //! The harness's command line (`deploy/local/chaos` fills it in) and the [`Plan`] it turns into: how many
-//! images, over how long, how long the database stays down, how long to wait for the backlog to drain.
+//! images, over how long, how long the database stays down, how long to wait for the backlog to drain, and
+//! whether it is the cluster run (`--cluster`: two of every service behind HAProxy, on a three-node RabbitMQ
+//! cluster that `deploy/local/rabbit-cluster` runs).
 
 use std::{path::PathBuf, time::Duration};
 
@@ -23,19 +25,43 @@ pub struct Config {
     /// The `rabbitmqctl` program (run through `sudo -n` when the harness is not root).
     #[arg(long, env = "CHAOS_RABBITMQCTL", default_value = "rabbitmqctl")]
     pub rabbitmqctl: String,
-    /// The RabbitMQ node to stop and start (`rabbitmqctl -n NODE stop_app`).
-    #[arg(long, env = "CHAOS_RABBITMQ_NODE")]
-    pub rabbitmq_node: String,
-    /// The broker the services and the harness use.
+    /// The RabbitMQ node to stop and start (`rabbitmqctl -n NODE stop_app`); not used by the cluster run.
+    #[arg(long, env = "CHAOS_RABBITMQ_NODE", required_unless_present = "cluster")]
+    pub rabbitmq_node: Option<String>,
+    /// The broker the services and the harness use; for the cluster run, its nodes' URLs, comma-separated
+    /// (`deploy/local/rabbit-cluster urls`).
     #[arg(long, env = "AMQP_URL", default_value = DEFAULT_AMQP_URL)]
     pub amqp_url: String,
+    /// The cluster run: two gateways behind HAProxy, two transformers and two save2db on the RabbitMQ cluster
+    /// of `--rabbit-cluster-ctl`; the chaos kills the node leading the transform queue, a gateway, a
+    /// transformer and a save2db, and steps the database's primary down.
+    #[arg(long)]
+    pub cluster: bool,
+    /// The RabbitMQ cluster's control script (`deploy/local/rabbit-cluster`: `leader`, `kill`, `start-node`).
+    #[arg(
+        long,
+        env = "CHAOS_RABBIT_CLUSTER_CTL",
+        required_if_eq("cluster", "true")
+    )]
+    pub rabbit_cluster_ctl: Option<PathBuf>,
+    /// The cluster's management API, one URL per node, comma-separated, with the user and password in each.
+    #[arg(
+        long,
+        env = "CHAOS_RABBIT_MANAGEMENT_URL",
+        default_value = "http://guest:guest@127.0.0.1:15701,http://guest:guest@127.0.0.1:15702,http://guest:guest@127.0.0.1:15703"
+    )]
+    pub rabbit_management_url: String,
+    /// The `haproxy` program the cluster run puts in front of its gateways.
+    #[arg(long, env = "CHAOS_HAPROXY", default_value = "haproxy")]
+    pub haproxy: PathBuf,
     /// Where the services' logs (and, while the test runs, the database's files) go.
     #[arg(long, env = "CHAOS_OUT_DIR")]
     pub out_dir: PathBuf,
-    /// The short run (120 images, 10 s database outage, 8 min drain timeout) instead of the full one.
+    /// The short run (120 images, 10 s database outage, 8 min drain timeout; with --cluster, 150 images and
+    /// shorter pauses) instead of the full one (500 images; with --cluster, 1,000).
     #[arg(long)]
     pub short: bool,
-    /// Images to submit (default: 500, or 120 with --short).
+    /// Images to submit (default: 500, or 120 with --short; with --cluster 1,000, or 150 with --short).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub jobs: Option<u64>,
     /// Uploads in flight at once.
@@ -56,8 +82,12 @@ pub struct Config {
 /// What one run does, with the defaults of its length filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// `full` or `short`.
+    /// `full`, `short`, `cluster` or `cluster, short`.
     pub name: &'static str,
+    /// Whether it is the cluster run.
+    pub cluster: bool,
+    /// Whether it is the short run.
+    pub short: bool,
     /// Images in the paced stream.
     pub jobs: usize,
     /// How long the paced stream is spread over.
@@ -76,13 +106,16 @@ impl Config {
     /// The plan this configuration asks for.
     #[must_use]
     pub fn plan(&self) -> Plan {
-        let (name, jobs, submit_over, outage, drain) = if self.short {
-            ("short", 120, 60, 10, 480)
-        } else {
-            ("full", 500, 90, 30, 900)
+        let (name, jobs, submit_over, outage, drain) = match (self.cluster, self.short) {
+            (false, true) => ("short", 120, 60, 10, 480),
+            (false, false) => ("full", 500, 90, 30, 900),
+            (true, true) => ("cluster, short", 150, 75, 10, 480),
+            (true, false) => ("cluster", 1000, 200, 10, 900),
         };
         Plan {
             name,
+            cluster: self.cluster,
+            short: self.short,
             jobs: self
                 .jobs
                 .map_or(jobs, |jobs| usize::try_from(jobs).unwrap_or(usize::MAX)),
@@ -140,6 +173,31 @@ mod tests {
         assert_eq!(plan.seed, 7);
         assert_eq!(plan.mongo_outage, Duration::from_secs(3));
         assert_eq!(plan.drain_timeout, Duration::from_secs(480));
+    }
+
+    #[test]
+    fn the_cluster_run_needs_its_control_script_not_the_node() {
+        let base = [
+            "imagepipe-chaos",
+            "--bin-dir",
+            "target/debug",
+            "--secantusd",
+            "secantusd-py",
+            "--out-dir",
+            "x",
+            "--cluster",
+        ];
+        assert!(Config::try_parse_from(base).is_err());
+        let mut args = base.to_vec();
+        args.extend(["--rabbit-cluster-ctl", "deploy/local/rabbit-cluster"]);
+        let config = Config::try_parse_from(args.clone()).unwrap();
+        let plan = config.plan();
+        assert!(plan.cluster);
+        assert_eq!((plan.name, plan.jobs), ("cluster", 1000));
+        assert_eq!(config.rabbitmq_node, None);
+        args.push("--short");
+        let plan = Config::try_parse_from(args).unwrap().plan();
+        assert_eq!((plan.name, plan.jobs), ("cluster, short", 150));
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub enum Error {
         /// Where its output is.
         log: PathBuf,
     },
-    /// `rabbitmqctl` failed.
+    /// `rabbitmqctl`, or the RabbitMQ cluster's control script, failed.
     #[error("`{command}` failed: {output}")]
     Rabbitmqctl {
         /// The command line.
@@ -46,6 +46,12 @@ pub enum Error {
         /// Its exit status and output.
         output: String,
     },
+    /// No node of the RabbitMQ cluster's management API answered with its queues.
+    #[error("the RabbitMQ management API did not list the queues: {0}")]
+    Management(String),
+    /// The database's primary could not be stepped down.
+    #[error("cannot step the database's primary down: {0}")]
+    StepDown(String),
     /// The harness's own HTTP client failed in a way retrying does not cover.
     #[error("HTTP client error: {0}")]
     Http(#[from] reqwest::Error),

@@ -1,6 +1,7 @@
 //! Everything one run collected (what was accepted, what the uploads ran into, what the chaos did, how the
-//! drain went, the API checks, the queues and MongoDB), how it adds up to the [`Report`], and the details
-//! printed above the table: one list per kind of problem, so a failure names the jobs to grep the logs for.
+//! drain went, the API checks, the queues and MongoDB), how it adds up to the [`Report`] (the gaps in accepted
+//! uploads during the faults included), and the details printed above the table: one list per kind of problem,
+//! so a failure names the jobs to grep the logs for.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use crate::{
     Report,
     chaos::ChaosOutcome,
     config::Plan,
+    gaps::{calm_gap, fault_gaps},
     rabbitmq::QueueDepths,
     report::print_problems,
     storage::Findings,
@@ -34,10 +36,16 @@ pub struct Evidence {
     pub api_problems: Vec<String>,
     /// Messages left in the queues with the consumers stopped (`None`: not counted).
     pub queues_left: Option<QueueDepths>,
+    /// The cluster run: messages left in every queue of the namespace (`None`: not counted).
+    pub namespace_queues_left: Option<Vec<(String, u32)>>,
     /// What MongoDB holds against the accepted jobs (`None`: not read).
     pub findings: Option<Findings>,
     /// When the last chaos action and the last upload had both ended.
     pub calm_from: Instant,
+    /// When the uploads started.
+    pub uploads_started: Instant,
+    /// When the last upload ended.
+    pub uploads_ended: Instant,
 }
 
 impl Evidence {
@@ -45,8 +53,11 @@ impl Evidence {
     #[must_use]
     pub fn report(&self, total: Duration) -> Report {
         let findings = self.findings.as_ref();
+        let accepted_at: Vec<Instant> = self.accepted.iter().map(|job| job.accepted_at).collect();
+        let faults = &self.chaos.faults;
         Report {
             plan: self.plan.name.to_owned(),
+            cluster: self.plan.cluster,
             streamed: self.plan.jobs,
             probes: self
                 .accepted
@@ -72,10 +83,21 @@ impl Evidence {
             extras: findings.map_or(0, |found| found.extras.len()),
             retries_503: self.uploads.retries_503,
             retries_503_without_retry_after: self.uploads.retries_503_without_retry_after,
+            retries_503_balancer: self.uploads.retries_503_balancer,
             retries_connection: self.uploads.retries_connection,
             refused: self.uploads.rejected.len(),
             gave_up: self.uploads.gave_up.len(),
             queues_left: self.queues_left,
+            namespace_queues_left: self.namespace_queues_left.clone(),
+            fault_gaps: fault_gaps(faults, &accepted_at, self.uploads_ended),
+            calm_gap: (!faults.is_empty()).then(|| {
+                calm_gap(
+                    faults,
+                    &accepted_at,
+                    self.uploads_started,
+                    self.uploads_ended,
+                )
+            }),
             drain: self
                 .drain
                 .drained_at
@@ -155,6 +177,7 @@ mod tests {
             original_bytes: 1,
             original_hash: 1,
             large: false,
+            accepted_at: Instant::now(),
         }
     }
 
@@ -173,6 +196,8 @@ mod tests {
         let evidence = Evidence {
             plan: Plan {
                 name: "short",
+                cluster: false,
+                short: true,
                 jobs: 3,
                 submit_over: Duration::from_secs(60),
                 concurrency: 8,
@@ -194,6 +219,7 @@ mod tests {
                 orphans_at_kill: Some(16),
                 ended_at: now,
                 notes: Vec::new(),
+                faults: Vec::new(),
             },
             drain: Drain {
                 statuses: HashMap::from([
@@ -206,6 +232,7 @@ mod tests {
             },
             api_problems: Vec::new(),
             queues_left: Some(QueueDepths::default()),
+            namespace_queues_left: None,
             findings: Some(Findings {
                 stored: 2,
                 not_stored: vec!["c".to_owned()],
@@ -213,6 +240,8 @@ mod tests {
                 ..Findings::default()
             }),
             calm_from: now,
+            uploads_started: now,
+            uploads_ended: now,
         };
         let report = evidence.report(Duration::from_secs(100));
         assert_eq!(
@@ -227,6 +256,8 @@ mod tests {
         assert_eq!(report.orphans_at_kill, Some(16));
         assert_eq!(report.orphans_final, Some(0));
         assert_eq!(report.drain, None);
+        assert!(report.fault_gaps.is_empty());
+        assert_eq!(report.calm_gap, None);
         assert_eq!(
             report.failures(),
             ["1 failed", "1 lost", "1 not stored", "1 uploads refused"]

@@ -1,16 +1,26 @@
 //! The verdict: one table of what was accepted, what became of it and what the chaos cost, and whether the
 //! run passed. A run passes only when no accepted job failed, was lost, was not stored or stored twice, no
-//! result or stored file is wrong, no orphan chunk is left and no message is left in the run's queues.
+//! result or stored file is wrong, no orphan chunk is left and no message is left in the run's queues. The
+//! cluster run also needs every queue of its namespace empty and clients that saw only retryable errors (`503`
+//! with `Retry-After`, or a connection error they retried), and its table gives the longest gap in accepted
+//! uploads during each fault.
 
 use std::{fmt, path::Path, time::Duration};
 
-use crate::{clock::human, rabbitmq::QueueDepths};
+use crate::{
+    clock::human,
+    cluster_report::{cluster_failures, cluster_rows},
+    gaps::FaultGap,
+    rabbitmq::QueueDepths,
+};
 
 /// What one run measured.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
-    /// `full` or `short`.
+    /// `full`, `short`, `cluster` or `cluster, short`.
     pub plan: String,
+    /// Whether it is the cluster run (its stricter rules on clients' errors and queues apply).
+    pub cluster: bool,
     /// Images in the paced stream.
     pub streamed: usize,
     /// Large images the chaos submitted to catch save2db mid-write.
@@ -45,6 +55,8 @@ pub struct Report {
     pub retries_503: u64,
     /// Those without a `Retry-After` header.
     pub retries_503_without_retry_after: u64,
+    /// Those made by the load balancer (no gateway up, or the gateway lost mid-request).
+    pub retries_503_balancer: u64,
     /// Connection errors retried.
     pub retries_connection: u64,
     /// Uploads answered with something other than `202` or `503`.
@@ -53,6 +65,12 @@ pub struct Report {
     pub gave_up: usize,
     /// Messages left in the run's queues with every consumer stopped (`None`: could not be counted).
     pub queues_left: Option<QueueDepths>,
+    /// The cluster run: messages left in every queue of the namespace (`None`: could not be counted).
+    pub namespace_queues_left: Option<Vec<(String, u32)>>,
+    /// The cluster run: the longest gap in accepted uploads during each fault.
+    pub fault_gaps: Vec<FaultGap>,
+    /// The cluster run: the longest gap in accepted uploads outside the faults' windows.
+    pub calm_gap: Option<Duration>,
     /// From the end of the chaos and of the uploads to every accepted job final and stored (`None`: never).
     pub drain: Option<Duration>,
     /// The whole run.
@@ -82,6 +100,9 @@ impl Report {
         );
         count(self.refused as u64, "uploads refused");
         count(self.gave_up as u64, "uploads given up");
+        if self.cluster {
+            reasons.extend(cluster_failures(self));
+        }
         if self.orphans_final.is_none() {
             reasons.push("the storage could not be checked".to_owned());
         }
@@ -108,7 +129,7 @@ impl fmt::Display for Report {
             || "not counted".to_owned(),
             |depths| format!("{} ({depths})", depths.total()),
         );
-        let rows = [
+        let mut rows = vec![
             ("accepted", self.accepted.to_string()),
             ("done", self.done.to_string()),
             ("failed", self.failed.to_string()),
@@ -145,6 +166,9 @@ impl fmt::Display for Report {
             ),
             ("total time", human(self.total)),
         ];
+        if self.cluster {
+            rows.extend(cluster_rows(self));
+        }
         writeln!(
             f,
             "Chaos test ({}: {} images + {} probes, seed {})",
@@ -152,7 +176,7 @@ impl fmt::Display for Report {
         )?;
         writeln!(f, "| measure | value |")?;
         writeln!(f, "|---|---|")?;
-        for (measure, value) in rows {
+        for (measure, value) in &rows {
             writeln!(f, "| {measure} | {value} |")?;
         }
         let failures = self.failures();

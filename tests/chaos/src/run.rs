@@ -1,6 +1,7 @@
 //! One run from start to verdict: start the stack, upload under chaos, drain, check, report, and clean up
-//! whatever happens (an error or a Ctrl-C included): stop every process the run started, start the broker again
-//! if the run left it stopped, delete the run's queues and exchanges and the database's files. The logs stay.
+//! whatever happens (an error or a Ctrl-C included): stop every process the run started, start the broker (or
+//! a cluster node) again if the run left it stopped, delete the run's queues and exchanges and the database's
+//! files. The logs stay.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -11,10 +12,13 @@ use tokio::time::Instant;
 
 use crate::{
     Config, Error, Report,
-    chaos::Chaos,
+    chaos::{Chaos, ChaosOutcome},
     clock::{Clock, human},
+    cluster::RabbitCluster,
+    cluster_chaos::{ClusterChaos, ClusterTiming},
     config::Plan,
     evidence::Evidence,
+    management::{Management, management_apis},
     rabbitmq::{RabbitmqControl, queue_depths},
     report::print_log_tails,
     stack::Stack,
@@ -30,6 +34,16 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 const LOG_TAIL_LINES: usize = 40;
 /// Lines of each kind of problem printed.
 const PROBLEM_LINES: usize = 15;
+/// How long the cluster run waits, after the drain, for every queue of its namespace to be empty.
+const QUEUES_EMPTY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the run does to the broker: the single node's application, or the cluster's nodes.
+enum BrokerControl {
+    /// `rabbitmqctl stop_app` / `start_app` on the one node.
+    Single(RabbitmqControl),
+    /// The cluster's control script and management API.
+    Cluster(RabbitCluster),
+}
 
 /// Runs the chaos test as `config` says, prints the report, and returns it.
 ///
@@ -60,21 +74,33 @@ pub async fn run(config: Config) -> Result<Report, Error> {
         "imagepipe-chaos",
     )
     .map_err(Error::connection("connecting to the broker"))?;
-    let rabbitmq = RabbitmqControl::new(&config.rabbitmqctl, &config.rabbitmq_node);
+    let control = if plan.cluster {
+        let management = management_apis(&config.rabbit_management_url)
+            .map_err(|problem| Error::Management(format!("--rabbit-management-url: {problem}")))?;
+        let ctl = config.rabbit_cluster_ctl.clone().unwrap_or_default();
+        BrokerControl::Cluster(RabbitCluster::new(ctl, Management::new(management)))
+    } else {
+        let node = config.rabbitmq_node.clone().unwrap_or_default();
+        BrokerControl::Single(RabbitmqControl::new(&config.rabbitmqctl, node))
+    };
 
     let outcome = tokio::select! {
-        outcome = scenario(&mut stack, &http, &broker, &rabbitmq, &plan, clock) => outcome,
+        outcome = scenario(&mut stack, &http, &broker, &control, &plan, clock) => outcome,
         () = shutdown::signal() => {
             clock.say("Interrupted; cleaning up");
             Err(Error::Interrupted)
         }
     };
 
-    if rabbitmq.left_stopped() {
-        clock.say("Starting RabbitMQ again (the run was interrupted while it was stopped)");
-        if let Err(error) = rabbitmq.start_app().await {
-            clock.say(format_args!("Could not start RabbitMQ again: {error}"));
+    match &control {
+        BrokerControl::Single(rabbitmq) if rabbitmq.left_stopped() => {
+            clock.say("Starting RabbitMQ again (the run was interrupted while it was stopped)");
+            if let Err(error) = rabbitmq.start_app().await {
+                clock.say(format_args!("Could not start RabbitMQ again: {error}"));
+            }
         }
+        BrokerControl::Cluster(cluster) => cluster.start_killed_nodes(clock).await,
+        BrokerControl::Single(_) => {}
     }
     stack.stop_all(clock).await;
     match broker.delete_topology().await {
@@ -86,6 +112,12 @@ pub async fn run(config: Config) -> Result<Report, Error> {
             "Could not delete the topology of {}: {error}",
             stack.namespace
         )),
+    }
+    if let BrokerControl::Cluster(cluster) = &control {
+        cluster
+            .management()
+            .delete_namespace_queues(&http, &broker, &stack.namespace, clock)
+            .await;
     }
     if let Err(error) = std::fs::remove_dir_all(&stack.mongo.storage)
         && error.kind() != std::io::ErrorKind::NotFound
@@ -118,7 +150,7 @@ async fn scenario(
     stack: &mut Stack,
     http: &reqwest::Client,
     broker: &Broker,
-    rabbitmq: &RabbitmqControl,
+    control: &BrokerControl,
     plan: &Plan,
     clock: Clock,
 ) -> Result<Report, Error> {
@@ -129,26 +161,25 @@ async fn scenario(
     )
     .await
     .map_err(Error::archive("connecting to MongoDB"))?;
-    let gateway = stack.gateway.base_url();
-    let submitter = Arc::new(Submitter::new(http.clone(), &gateway));
+    let entry = stack.entry_url();
+    let submitter = Arc::new(Submitter::new(http.clone(), &entry));
 
     clock.say(format_args!(
-        "Uploading {} images, {} at a time, while the chaos runs",
+        "Uploading {} images, {} at a time, to {entry} while the chaos runs",
         plan.jobs, plan.concurrency
     ));
+    let uploads_started = Instant::now();
     let uploads = uploads(submitter.clone(), plan, clock);
-    let chaos = Chaos {
-        stack: &mut *stack,
-        submitter: submitter.clone(),
-        database: &database,
-        rabbitmq,
+    let chaos = chaos(
+        stack,
+        submitter.clone(),
+        &database,
+        control,
         broker,
         http,
+        plan,
         clock,
-        mongo_outage: plan.mongo_outage,
-        seed: plan.seed,
-    }
-    .run();
+    );
     let (uploads_ended, chaos) = tokio::try_join!(uploads, chaos)?;
     let calm_from = uploads_ended.max(chaos.ended_at);
 
@@ -160,7 +191,7 @@ async fn scenario(
     ));
     let drain = wait_for_drain(
         http,
-        &gateway,
+        &entry,
         &accepted,
         &database,
         broker,
@@ -169,7 +200,13 @@ async fn scenario(
     )
     .await?;
     clock.say("Checking every job through the API");
-    let api_problems = check_results(http, &gateway, &accepted, &drain.statuses).await;
+    let api_problems = check_results(http, &entry, &accepted, &drain.statuses).await;
+    if let BrokerControl::Cluster(cluster) = control {
+        cluster
+            .management()
+            .wait_queues_empty(http, broker, &stack.namespace, QUEUES_EMPTY_TIMEOUT, clock)
+            .await;
+    }
 
     clock.say("Stopping the services to count what is left");
     stack.stop_services(clock).await;
@@ -179,6 +216,24 @@ async fn scenario(
             clock.say(format_args!("Could not count the queues: {error}"));
             None
         }
+    };
+    let namespace_queues_left = match control {
+        BrokerControl::Cluster(cluster) => {
+            match cluster
+                .management()
+                .namespace_depths(http, broker, &stack.namespace)
+                .await
+            {
+                Ok(depths) => Some(depths),
+                Err(error) => {
+                    clock.say(format_args!(
+                        "Could not count the namespace's queues: {error}"
+                    ));
+                    None
+                }
+            }
+        }
+        BrokerControl::Single(_) => None,
     };
     clock.say("Reading MongoDB");
     let snapshot = read_storage(&database).await;
@@ -194,11 +249,60 @@ async fn scenario(
         drain,
         api_problems,
         queues_left,
+        namespace_queues_left,
         findings,
         calm_from,
+        uploads_started,
+        uploads_ended,
     };
     evidence.print_details(PROBLEM_LINES);
     Ok(evidence.report(clock.elapsed()))
+}
+
+/// The chaos timeline of the run: the single-node one, or the cluster's.
+#[allow(clippy::too_many_arguments)]
+async fn chaos(
+    stack: &mut Stack,
+    submitter: Arc<Submitter>,
+    database: &Database,
+    control: &BrokerControl,
+    broker: &Broker,
+    http: &reqwest::Client,
+    plan: &Plan,
+    clock: Clock,
+) -> Result<ChaosOutcome, Error> {
+    match control {
+        BrokerControl::Single(rabbitmq) => {
+            Chaos {
+                stack,
+                submitter,
+                database,
+                rabbitmq,
+                broker,
+                http,
+                clock,
+                mongo_outage: plan.mongo_outage,
+                seed: plan.seed,
+            }
+            .run()
+            .await
+        }
+        BrokerControl::Cluster(cluster) => {
+            ClusterChaos {
+                stack,
+                submitter,
+                database,
+                cluster,
+                broker,
+                http,
+                clock,
+                timing: ClusterTiming::new(plan.short),
+                seed: plan.seed,
+            }
+            .run()
+            .await
+        }
+    }
 }
 
 /// The output names each `done` status lists.

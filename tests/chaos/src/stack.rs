@@ -1,7 +1,9 @@
 //! The stack one run starts and owns: its own SecantusDB (on disk, so it can be stopped and started again with
-//! its data), one gateway, two transformers and one save2db, each on a free port, all on a private AMQP
-//! namespace (`chaos-<8 hex>`) and database. Nothing else on the machine is touched, except the shared broker's
-//! `stop_app`/`start_app` (see [`crate::rabbitmq`]).
+//! its data; a single-node replica set, so its primary can step down), one gateway, two transformers and one
+//! save2db, each on a free port, all on a private AMQP namespace (`chaos-<8 hex>`) and database. The cluster run
+//! has two of each service, its gateways behind HAProxy ([`crate::balancer`]), all of them given every node of
+//! the RabbitMQ cluster. Nothing else on the machine is touched, except the shared broker's
+//! `stop_app`/`start_app` (see [`crate::rabbitmq`]) and the cluster's nodes (see [`crate::cluster`]).
 
 use std::{
     net::{SocketAddr, TcpListener},
@@ -11,8 +13,10 @@ use std::{
 
 use imagepipe_archive::layout::DEFAULT_BUCKET;
 
+pub use crate::mongo::MongoServer;
 use crate::{
     Error,
+    balancer::Balancer,
     clock::{Clock, human},
     config::Config,
     process::Process,
@@ -22,10 +26,6 @@ use crate::{
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a service gets to stop after SIGTERM before it is killed (the services' own grace is 30 s).
 pub const STOP_GRACE: Duration = Duration::from_secs(45);
-/// How long the database server gets to accept connections.
-const MONGO_START_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the database server gets to stop after SIGTERM.
-const MONGO_STOP_GRACE: Duration = Duration::from_secs(20);
 
 /// A service process and the address of its HTTP endpoints.
 #[derive(Debug)]
@@ -88,61 +88,6 @@ impl Service {
     }
 }
 
-/// The run's SecantusDB server.
-#[derive(Debug)]
-pub struct MongoServer {
-    /// The process.
-    pub process: Process,
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    /// Its data directory.
-    pub storage: PathBuf,
-}
-
-impl MongoServer {
-    /// The connection string of this server.
-    #[must_use]
-    pub fn uri(&self) -> String {
-        format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
-    }
-
-    /// Starts the server (again, on the same port and data) and waits until it accepts connections.
-    ///
-    /// # Errors
-    /// [`Error::NotRunning`] when it exits or does not listen in time; the errors of [`Process::start`].
-    pub async fn start(&mut self) -> Result<u32, Error> {
-        let pid = self.process.start()?;
-        let deadline = tokio::time::Instant::now() + MONGO_START_TIMEOUT;
-        loop {
-            if let Some(status) = self.process.exit_status() {
-                return Err(self.process.not_running(format!("exited with {status}")));
-            }
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return Ok(pid);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(self.process.not_running(format!(
-                    "did not listen on port {} within {}",
-                    self.port,
-                    human(MONGO_START_TIMEOUT)
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Stops the server with SIGTERM (it flushes its data), killing it after a grace period.
-    ///
-    /// # Errors
-    /// The errors of [`Process::terminate`].
-    pub async fn stop(&mut self) -> Result<crate::process::Stopped, Error> {
-        self.process.terminate(MONGO_STOP_GRACE).await
-    }
-}
-
 /// Everything one run started.
 #[derive(Debug)]
 pub struct Stack {
@@ -152,12 +97,14 @@ pub struct Stack {
     pub database: String,
     /// The database server.
     pub mongo: MongoServer,
-    /// save2db.
-    pub save2db: Service,
+    /// save2db: one, or two in the cluster run.
+    pub save2dbs: Vec<Service>,
     /// The two transformers.
     pub transformers: Vec<Service>,
-    /// The gateway.
-    pub gateway: Service,
+    /// The gateway, or the cluster run's two.
+    pub gateways: Vec<Service>,
+    /// The cluster run's HAProxy in front of the gateways.
+    pub balancer: Option<Balancer>,
 }
 
 impl Stack {
@@ -194,22 +141,31 @@ impl Stack {
                 .env("NO_COLOR", "1")
         };
         let binary = |name: &str| config.bin_dir.join(format!("imagepipe-{name}"));
-
-        let addr = free_addr()?;
-        let save2db = Service {
-            process: common(Process::new(
-                "save2db",
-                binary("save2db"),
-                log(out, "save2db"),
-            ))
-            .env("SAVE2DB_HTTP_ADDR", addr.to_string())
-            .env("SAVE2DB_INSTANCE_ID", "save2db")
-            .env("MONGODB_BUCKET", DEFAULT_BUCKET),
-            addr,
+        let replicas = if config.cluster { 2 } else { 1 };
+        // One replica keeps its plain name (`gateway`, `save2db`), as in the runs before the cluster run.
+        let name = |service: &str, number: usize, of: usize| {
+            if of == 1 {
+                service.to_owned()
+            } else {
+                format!("{service}-{number}")
+            }
         };
+
+        let mut save2dbs = Vec::new();
+        for number in 1..=replicas {
+            let name = name("save2db", number, replicas);
+            let addr = free_addr()?;
+            save2dbs.push(Service {
+                process: common(Process::new(&name, binary("save2db"), log(out, &name)))
+                    .env("SAVE2DB_HTTP_ADDR", addr.to_string())
+                    .env("SAVE2DB_INSTANCE_ID", &name)
+                    .env("MONGODB_BUCKET", DEFAULT_BUCKET),
+                addr,
+            });
+        }
         let mut transformers = Vec::new();
         for number in 1..=2 {
-            let name = format!("transformer-{number}");
+            let name = name("transformer", number, 2);
             let addr = free_addr()?;
             transformers.push(Service {
                 process: common(Process::new(&name, binary("transformer"), log(out, &name)))
@@ -219,29 +175,57 @@ impl Stack {
                 addr,
             });
         }
-        let addr = free_addr()?;
-        let gateway = Service {
-            process: common(Process::new(
-                "gateway",
-                binary("gateway"),
-                log(out, "gateway"),
+        let mut gateways = Vec::new();
+        for number in 1..=replicas {
+            let name = name("gateway", number, replicas);
+            let addr = free_addr()?;
+            gateways.push(Service {
+                // A fixed instance id: a gateway started again after a kill consumes the same reply queue.
+                process: common(Process::new(&name, binary("gateway"), log(out, &name)))
+                    .env("GATEWAY_HTTP_ADDR", addr.to_string())
+                    .env("GATEWAY_INSTANCE_ID", &name)
+                    .env("MONGODB_BUCKET", DEFAULT_BUCKET),
+                addr,
+            });
+        }
+        let balancer = if config.cluster {
+            let backends = gateways
+                .iter()
+                .map(|gateway| (gateway.process.name().to_owned(), gateway.addr))
+                .collect();
+            Some(Balancer::new(
+                &config.haproxy,
+                out,
+                free_addr()?,
+                free_addr()?,
+                backends,
             ))
-            .env("GATEWAY_HTTP_ADDR", addr.to_string())
-            .env("GATEWAY_INSTANCE_ID", "gateway")
-            .env("MONGODB_BUCKET", DEFAULT_BUCKET),
-            addr,
+        } else {
+            None
         };
         Ok(Self {
             namespace,
             database,
             mongo,
-            save2db,
+            save2dbs,
             transformers,
-            gateway,
+            gateways,
+            balancer,
         })
     }
 
-    /// Starts the database, then save2db, the transformers and the gateway, each once the previous is ready.
+    /// Where clients send their requests: the balancer, else the gateway.
+    #[must_use]
+    pub fn entry_url(&self) -> String {
+        match (&self.balancer, self.gateways.first()) {
+            (Some(balancer), _) => balancer.base_url(),
+            (None, Some(gateway)) => gateway.base_url(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// Starts the database, then save2db, the transformers and the gateways, each once the previous is ready,
+    /// then the balancer.
     ///
     /// # Errors
     /// The first process that does not start or become ready.
@@ -260,30 +244,49 @@ impl Stack {
                 service.addr
             ));
         }
+        if let Some(balancer) = &mut self.balancer {
+            let pid = balancer.start().await?;
+            clock.say(format_args!(
+                "HAProxy listens on {} (pid {pid}, stats on {}, configuration {})",
+                balancer.frontend,
+                balancer.stats,
+                balancer.config_file.display()
+            ));
+        }
         Ok(())
     }
 
-    /// The services in start order: save2db, the transformers, the gateway.
+    /// The services in start order: save2db, the transformers, the gateways.
     pub fn services_mut(&mut self) -> impl Iterator<Item = &mut Service> {
-        std::iter::once(&mut self.save2db)
+        self.save2dbs
+            .iter_mut()
             .chain(self.transformers.iter_mut())
-            .chain(std::iter::once(&mut self.gateway))
+            .chain(self.gateways.iter_mut())
     }
 
     /// Every process with its log, database first.
     #[must_use]
     pub fn logs(&self) -> Vec<(&str, &Path)> {
         std::iter::once(&self.mongo.process)
-            .chain(std::iter::once(&self.save2db.process))
+            .chain(self.save2dbs.iter().map(|service| &service.process))
             .chain(self.transformers.iter().map(|service| &service.process))
-            .chain(std::iter::once(&self.gateway.process))
+            .chain(self.gateways.iter().map(|service| &service.process))
+            .chain(self.balancer.iter().map(|balancer| &balancer.process))
             .map(|process| (process.name(), process.log()))
             .collect()
     }
 
-    /// Stops the services that run, gateway first and save2db last, each with SIGTERM and a grace period, and
-    /// says how each ended.
+    /// Stops the balancer, then the services that run, gateways first and save2db last, each with SIGTERM and
+    /// a grace period, and says how each ended.
     pub async fn stop_services(&mut self, clock: Clock) {
+        if let Some(balancer) = &mut self.balancer
+            && balancer.process.is_running()
+        {
+            match balancer.process.terminate(STOP_GRACE).await {
+                Ok(_) => clock.say("Stopped HAProxy"),
+                Err(error) => clock.say(format_args!("Could not stop HAProxy: {error}")),
+            }
+        }
         let mut services: Vec<&mut Service> = self.services_mut().collect();
         services.reverse();
         for service in services {

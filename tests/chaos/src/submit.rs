@@ -1,7 +1,9 @@
 //! Uploading images as a patient client would: `POST /image` with the raw bytes, and on `503` (the broker is
 //! away or the queue full: nothing was queued) or a connection error, wait (the `Retry-After`, else a growing
 //! backoff) and try again. Only a `202` counts as accepted; its job id is recorded with the length and hash of
-//! what was uploaded, for the checks after the chaos.
+//! what was uploaded and when the `202` came, for the checks and the gaps after the chaos. [`classify`] says
+//! what each answer means to the client; behind the cluster run's load balancer, a `503` the balancer made
+//! itself (no gateway up, or the gateway lost in the middle of the request) carries [`BALANCER_ERROR_HEADER`].
 
 use std::{
     hash::{DefaultHasher, Hasher},
@@ -22,6 +24,41 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 /// Bounds of the wait before a retry.
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// The header of a `503` the load balancer answered itself (its value says why: `no-gateway`, `gateway-lost`).
+pub const BALANCER_ERROR_HEADER: &str = "x-balancer-error";
+
+/// What an answer to an upload means to its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `202`: the job is queued.
+    Accepted,
+    /// `503` with `Retry-After`: retry after that long. `from_balancer`: the load balancer answered it.
+    RetryAfter {
+        /// The wait asked for.
+        wait: Duration,
+        /// Whether the load balancer made it (no gateway up, or the gateway lost mid-request).
+        from_balancer: bool,
+    },
+    /// `503` without `Retry-After`: retryable by its status, but not the answer a client is promised.
+    UnavailableWithoutRetryAfter,
+    /// Anything else (a `502`, a `500`, a `4xx`): the client cannot know it may try again.
+    NotRetryable,
+}
+
+/// What the answer `status`, with its `Retry-After` (in seconds, when there is one that parses) and whether it
+/// carries [`BALANCER_ERROR_HEADER`], means to the client.
+#[must_use]
+pub fn classify(status: StatusCode, retry_after: Option<Duration>, from_balancer: bool) -> Answer {
+    match (status, retry_after) {
+        (StatusCode::ACCEPTED, _) => Answer::Accepted,
+        (StatusCode::SERVICE_UNAVAILABLE, Some(wait)) => Answer::RetryAfter {
+            wait,
+            from_balancer,
+        },
+        (StatusCode::SERVICE_UNAVAILABLE, None) => Answer::UnavailableWithoutRetryAfter,
+        _ => Answer::NotRetryable,
+    }
+}
 
 /// A job the gateway accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +73,8 @@ pub struct Accepted {
     pub original_hash: u64,
     /// Whether it is a large noisy PNG (whose GridFS write the chaos tries to interrupt).
     pub large: bool,
+    /// When the `202` came.
+    pub accepted_at: Instant,
 }
 
 /// What the uploads ran into besides `202`s.
@@ -47,6 +86,8 @@ pub struct SubmitStats {
     pub retries_503: u64,
     /// Those of the `503` answers without a `Retry-After` header.
     pub retries_503_without_retry_after: u64,
+    /// Those of the `503` answers the load balancer made itself (with `Retry-After`).
+    pub retries_503_balancer: u64,
     /// Connection errors and timeouts, each followed by a retry.
     pub retries_connection: u64,
     /// Answers other than `202` and `503` (`label: status body`): the image was not queued.
@@ -102,23 +143,37 @@ impl Submitter {
                 .send()
                 .await;
             let wait = match answer {
-                Ok(response) if response.status() == StatusCode::ACCEPTED => {
-                    break accepted_id(response).await.map_err(|problem| {
-                        format!("{}: 202 with an unreadable body ({problem})", job.label)
-                    });
-                }
-                Ok(response) if response.status() == StatusCode::SERVICE_UNAVAILABLE => {
-                    let asked = retry_after(&response);
-                    self.count(|stats| {
-                        stats.retries_503 += 1;
-                        stats.retries_503_without_retry_after += u64::from(asked.is_none());
-                    });
-                    asked.unwrap_or(backoff)
-                }
                 Ok(response) => {
                     let status = response.status();
-                    let text = response.text().await.unwrap_or_default();
-                    break Err(format!("{}: {status} {}", job.label, snippet(&text)));
+                    let from_balancer = response.headers().contains_key(BALANCER_ERROR_HEADER);
+                    match classify(status, retry_after(&response), from_balancer) {
+                        Answer::Accepted => {
+                            break accepted_id(response).await.map_err(|problem| {
+                                format!("{}: 202 with an unreadable body ({problem})", job.label)
+                            });
+                        }
+                        Answer::RetryAfter {
+                            wait,
+                            from_balancer,
+                        } => {
+                            self.count(|stats| {
+                                stats.retries_503 += 1;
+                                stats.retries_503_balancer += u64::from(from_balancer);
+                            });
+                            wait
+                        }
+                        Answer::UnavailableWithoutRetryAfter => {
+                            self.count(|stats| {
+                                stats.retries_503 += 1;
+                                stats.retries_503_without_retry_after += 1;
+                            });
+                            backoff
+                        }
+                        Answer::NotRetryable => {
+                            let text = response.text().await.unwrap_or_default();
+                            break Err(format!("{}: {status} {}", job.label, snippet(&text)));
+                        }
+                    }
                 }
                 Err(_) => {
                     self.count(|stats| stats.retries_connection += 1);
@@ -142,6 +197,7 @@ impl Submitter {
                     original_bytes,
                     original_hash,
                     large: job.is_large(),
+                    accepted_at: Instant::now(),
                 });
                 Ok(Some(id))
             }
@@ -150,6 +206,15 @@ impl Submitter {
                 Ok(None)
             }
         }
+    }
+
+    /// When each `202` came, in order.
+    #[must_use]
+    pub fn accepted_times(&self) -> Vec<Instant> {
+        lock(&self.accepted)
+            .iter()
+            .map(|job| job.accepted_at)
+            .collect()
     }
 
     /// The jobs accepted so far, in the order of their `202`s.
@@ -252,6 +317,46 @@ mod tests {
     fn hashes_tell_bytes_apart() {
         assert_eq!(hash(b"abc"), hash(b"abc"));
         assert_ne!(hash(b"abc"), hash(b"abd"));
+    }
+
+    #[test]
+    fn only_a_503_with_retry_after_is_a_promised_retry() {
+        let wait = Some(Duration::from_secs(5));
+        assert_eq!(
+            classify(StatusCode::ACCEPTED, None, false),
+            Answer::Accepted
+        );
+        assert_eq!(
+            classify(StatusCode::SERVICE_UNAVAILABLE, wait, false),
+            Answer::RetryAfter {
+                wait: Duration::from_secs(5),
+                from_balancer: false
+            }
+        );
+        assert_eq!(
+            classify(StatusCode::SERVICE_UNAVAILABLE, wait, true),
+            Answer::RetryAfter {
+                wait: Duration::from_secs(5),
+                from_balancer: true
+            }
+        );
+        assert_eq!(
+            classify(StatusCode::SERVICE_UNAVAILABLE, None, false),
+            Answer::UnavailableWithoutRetryAfter
+        );
+        for status in [
+            StatusCode::BAD_GATEWAY,
+            StatusCode::GATEWAY_TIMEOUT,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_REQUEST,
+            StatusCode::OK,
+        ] {
+            assert_eq!(
+                classify(status, wait, true),
+                Answer::NotRetryable,
+                "{status}"
+            );
+        }
     }
 
     #[test]

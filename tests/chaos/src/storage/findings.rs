@@ -220,6 +220,7 @@ mod tests {
             original_bytes: bytes,
             original_hash: 0,
             large: false,
+            accepted_at: tokio::time::Instant::now(),
         }
     }
 
