@@ -457,23 +457,18 @@ impl ArchiveStore {
     async fn try_store_file(&self, file: &PlannedFile<'_>) -> Result<Attempt, StoreError> {
         let id = Bson::String(file.gridfs_id.clone());
         if let Some(existing) = self
-            .files
+            .bucket
             .find_one(doc! { "_id": &id })
             .await
             .map_err(StoreError::mongo("looking up a GridFS file"))?
         {
-            let length = existing_length(&existing);
-            let chunk_size = existing
-                .get_i32("chunkSize")
-                .ok()
-                .and_then(|size| u32::try_from(size).ok())
-                .unwrap_or(CHUNK_SIZE_BYTES);
+            let length = existing.length;
             let chunks = self
                 .chunks
                 .count_documents(doc! { "files_id": &id })
                 .await
                 .map_err(StoreError::mongo("counting GridFS chunks"))?;
-            if chunks == chunk_count(length, chunk_size) {
+            if chunks == chunk_count(length, existing.chunk_size_bytes) {
                 if length == file.data.len() as u64 {
                     debug!("Already stored; skipping.");
                 } else {
@@ -487,12 +482,8 @@ impl ArchiveStore {
             // A commit whose chunks are gone (a deletion in progress, or damage): take the commit back, on
             // the condition that it is still the one looked at, and write the file again.
             warn!(length, chunks, "Replacing a stored file that lost chunks.");
-            let mut same = doc! { "_id": &id };
-            if let Ok(uploaded) = existing.get_datetime("uploadDate") {
-                same.insert("uploadDate", *uploaded);
-            }
             self.files
-                .delete_one(same)
+                .delete_one(doc! { "_id": &id, "uploadDate": existing.upload_date })
                 .await
                 .map_err(StoreError::mongo("deleting an incomplete GridFS file"))?;
         }
@@ -618,16 +609,6 @@ fn files_document(file: &PlannedFile<'_>, upload_date: bson::DateTime) -> Docume
         "filename": &file.filename,
         "metadata": file.metadata.clone(),
     }
-}
-
-/// A stored `files` document's length (GridFS writers store it as a 64- or 32-bit integer).
-fn existing_length(files: &Document) -> u64 {
-    files
-        .get_i64("length")
-        .ok()
-        .or_else(|| files.get_i32("length").ok().map(i64::from))
-        .and_then(|length| u64::try_from(length).ok())
-        .unwrap_or(0)
 }
 
 /// When a chunk was written: its ObjectId's time. A chunk whose `_id` is not an ObjectId (written by another

@@ -121,15 +121,7 @@ impl RabbitCluster {
             Ok(Some(output)) if output.status.success() => {
                 Ok(String::from_utf8_lossy(&output.stdout).into_owned())
             }
-            Ok(Some(output)) => Err(Error::Rabbitmqctl {
-                command: command_line,
-                output: format!(
-                    "{}: {}{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stdout).trim(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
-            }),
+            Ok(Some(output)) => Err(Error::command_failed(command_line, &output)),
             Ok(None) => Err(Error::Rabbitmqctl {
                 command: command_line,
                 output: format!("did not finish within {}; killed it", human(timeout)),

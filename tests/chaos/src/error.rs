@@ -100,6 +100,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// `command` ran and exited unsuccessfully: its status and output.
+    pub(crate) fn command_failed(command: String, output: &std::process::Output) -> Self {
+        Self::Rabbitmqctl {
+            command,
+            output: format!(
+                "{}: {}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout).trim(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        }
+    }
+
     /// A closure wrapping an I/O error about `path`.
     pub(crate) fn io(
         action: &'static str,

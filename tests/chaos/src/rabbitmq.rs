@@ -73,15 +73,7 @@ impl RabbitmqControl {
                 })?;
         match output {
             Ok(output) if output.status.success() => Ok(()),
-            Ok(output) => Err(Error::Rabbitmqctl {
-                command: command_line,
-                output: format!(
-                    "{}: {}{}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stdout).trim(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ),
-            }),
+            Ok(output) => Err(Error::command_failed(command_line, &output)),
             Err(error) => Err(Error::Rabbitmqctl {
                 command: command_line,
                 output: error.to_string(),

@@ -7,7 +7,9 @@ use imagepipe_archive::{
 use imagepipe_proto::v1::JobStatus;
 use mongodb::bson::{Document, doc};
 
-use crate::helpers::{TestDb, chunk, chunks, deletion, files, object_id_aged, stored, unique};
+use crate::helpers::{
+    TestDb, chunk, chunks, deletion, files, object_id_aged, stored, stored_bytes, unique,
+};
 
 const ORIGINAL_LEN: usize = 600_000;
 const OUTPUT_LEN: usize = 300_000;
@@ -73,19 +75,9 @@ async fn a_done_archive_is_stored_with_its_document_and_exact_bytes() {
         (320, 200, OUTPUT_LEN as u64)
     );
 
-    let original_bytes = db
-        .store
-        .read_file(&original.gridfs_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let original_bytes = stored_bytes(&db, &original.gridfs_id).await;
     assert!(original_bytes == archive.original, "exact original bytes");
-    let output_bytes = db
-        .store
-        .read_file(&output.gridfs_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let output_bytes = stored_bytes(&db, &output.gridfs_id).await;
     assert!(
         output_bytes == archive.outputs[0].data,
         "exact output bytes"
@@ -137,12 +129,7 @@ async fn saving_the_same_archive_twice_leaves_one_of_everything() {
         db.count(&chunks(), doc! {}).await,
         chunks_of(ORIGINAL_LEN) + chunks_of(OUTPUT_LEN)
     );
-    let original = db
-        .store
-        .read_file(&original_id(&job_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let original = stored_bytes(&db, &original_id(&job_id)).await;
     assert!(original == archive.original);
     db.drop().await;
 }
@@ -172,12 +159,7 @@ async fn orphan_chunks_of_a_dead_writer_are_replaced() {
         chunks_of(ORIGINAL_LEN),
         "no orphan chunk is left"
     );
-    let original = db
-        .store
-        .read_file(&original_id(&job_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let original = stored_bytes(&db, &original_id(&job_id)).await;
     assert!(
         original == archive.original,
         "exact bytes despite the orphans"
@@ -226,12 +208,7 @@ async fn the_chunks_of_an_interrupted_save_of_the_same_bytes_are_completed() {
             .await,
         chunks_of(ORIGINAL_LEN)
     );
-    let original = db
-        .store
-        .read_file(&original_id(&job_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let original = stored_bytes(&db, &original_id(&job_id)).await;
     assert!(original == archive.original);
     db.drop().await;
 }
@@ -256,12 +233,7 @@ async fn a_file_that_lost_chunks_is_stored_again() {
             .await,
         chunks_of(ORIGINAL_LEN)
     );
-    let original = db
-        .store
-        .read_file(&original_id(&job_id))
-        .await
-        .unwrap()
-        .unwrap();
+    let original = stored_bytes(&db, &original_id(&job_id)).await;
     assert!(original == archive.original);
     db.drop().await;
 }
@@ -286,12 +258,7 @@ async fn a_failed_archive_keeps_its_reason_and_original_and_no_outputs() {
     assert!(document.outputs.is_empty());
     let original = document.original.expect("the original is kept");
     assert_eq!(original.content_type, "application/octet-stream");
-    let bytes = db
-        .store
-        .read_file(&original.gridfs_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let bytes = stored_bytes(&db, &original.gridfs_id).await;
     assert!(bytes == archive.original);
     assert_eq!(db.count(&files(), doc! {}).await, 1);
     db.drop().await;

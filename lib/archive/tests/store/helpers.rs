@@ -34,6 +34,15 @@ pub fn deletion(job_id: &str) -> JobEvent {
     }
 }
 
+/// The bytes of the stored GridFS file `gridfs_id` (panics if it is not stored or cannot be read).
+pub async fn stored_bytes(db: &TestDb, gridfs_id: &str) -> Vec<u8> {
+    db.store
+        .read_file(gridfs_id)
+        .await
+        .expect("the file can be read")
+        .unwrap_or_else(|| panic!("{gridfs_id} is not stored"))
+}
+
 /// The document a save stored (panics if it stored nothing).
 pub fn stored(saved: Saved) -> JobDocument {
     match saved {

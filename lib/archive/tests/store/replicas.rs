@@ -11,7 +11,7 @@ use imagepipe_archive::{
 use imagepipe_proto::v1::ImageArchive;
 use mongodb::bson::{Document, doc, oid::ObjectId};
 
-use crate::helpers::{TestDb, chunk, chunks, deletion, files, stored, unique};
+use crate::helpers::{TestDb, chunk, chunks, deletion, files, stored, stored_bytes, unique};
 
 const ORIGINAL_LEN: usize = 800_000;
 const OUTPUT_LEN: usize = 300_000;
@@ -43,7 +43,7 @@ async fn stored_once(db: &TestDb, archive: &ImageArchive) {
             len.div_ceil(CHUNK_SIZE) as u64,
             "chunks of {id}"
         );
-        let read = db.store.read_file(&id).await.unwrap().unwrap();
+        let read = stored_bytes(db, &id).await;
         assert!(read == *data, "the bytes of {id}");
     }
 }
@@ -177,7 +177,7 @@ async fn a_save_waits_for_another_version_in_progress_and_keeps_it() {
         other_len.div_ceil(CHUNK_SIZE) as u64,
         "no chunk of the losing version is left"
     );
-    let read = db.store.read_file(&id).await.unwrap().unwrap();
+    let read = stored_bytes(&db, &id).await;
     assert!(read == vec![0xAB; other_len], "the first commit wins");
     assert_eq!(
         db.store.job(&job_id).await.unwrap().unwrap().outputs[0].bytes,
